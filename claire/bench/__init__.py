@@ -1,0 +1,1 @@
+"""The benchmark library: datasets, preprocessing, competitor adapters, metrics, plots."""

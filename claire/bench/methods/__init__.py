@@ -1,0 +1,1 @@
+"""Integration-method adapters: one module per method, one interface (see ``base``)."""

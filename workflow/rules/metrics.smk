@@ -1,0 +1,1 @@
+"""Metrics per (dataset, method) and their aggregation into benchmark tables."""

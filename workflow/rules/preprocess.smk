@@ -1,0 +1,28 @@
+"""Preprocessing as in the paper: gene filter, normalise, log1p, HVGs across batches."""
+
+
+rule preprocess:
+    input:
+        f"{RESULTS}/data/{{dataset}}/raw.h5ad",
+    output:
+        f"{RESULTS}/data/{{dataset}}/preprocessed.h5ad",
+    log:
+        f"{RESULTS}/logs/preprocess/{{dataset}}.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/preprocess/{{dataset}}.tsv"
+    conda:
+        "../../envs/bench.yaml"
+    threads: 1
+    resources:
+        mem_mb=8000,
+        runtime=30,
+    params:
+        n_hvg=lambda wildcards: DATASETS[wildcards.dataset]["n_hvg"],
+        min_cells=lambda wildcards: DATASETS[wildcards.dataset]["min_cells_per_gene"],
+    script:
+        "../scripts/preprocess.py"
+
+
+ALL_TARGETS.extend(
+    expand(f"{RESULTS}/data/{{dataset}}/preprocessed.h5ad", dataset=list(DATASETS))
+)
