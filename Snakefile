@@ -1,21 +1,18 @@
 """CLAIRE integration benchmark: data -> preprocessing -> integration -> metrics -> report."""
 
-import os
-
 from snakemake.utils import min_version, validate
 
 min_version("8.10")
 
 
-configfile: "config/config.yaml"
+# The default run; a --configfile on the command line (e.g. config/paper.yaml) replaces it
+# instead of being merged into it, so its datasets and methods are exactly the ones run.
+if not workflow.overwrite_configfiles:
+
+    configfile: "config/config.yaml"
 
 
 validate(config, "workflow/schemas/config.schema.yaml")
-
-# Workflow scripts import the `claire` package from this checkout, also inside conda envs.
-os.environ["PYTHONPATH"] = os.pathsep.join(
-    p for p in (workflow.basedir, os.environ.get("PYTHONPATH", "")) if p
-)
 
 
 include: "workflow/rules/common.smk"

@@ -15,16 +15,6 @@ from claire.bench.simulate import simulate_counts
 log = logging.getLogger(__name__)
 
 
-def is_available(spec: Mapping[str, Any]) -> bool:
-    """False only for an optional local h5ad source whose file does not exist."""
-    source = spec["source"]
-    return not (
-        source["type"] == "h5ad"
-        and source.get("optional", False)
-        and not Path(source["path"]).exists()
-    )
-
-
 def load_raw(
     name: str,
     spec: Mapping[str, Any],

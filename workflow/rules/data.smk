@@ -1,14 +1,6 @@
 """Acquire each dataset and write it in the standard raw contract."""
 
 
-def raw_inputs(wildcards):
-    """Files the raw dataset is built from (none for simulated data)."""
-    source = DATASETS[wildcards.dataset]["source"]
-    if source["type"] == "h5ad":
-        return {"h5ad": source["path"]}
-    return {}
-
-
 rule raw_data:
     input:
         unpack(raw_inputs),
