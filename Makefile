@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 CORES ?= all
 
-.PHONY: run test install lint clean
+.PHONY: run test install sysdeps-run sysdeps-test lint clean
 
 install: $(STAMP)
 
@@ -19,10 +19,17 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e ".[bench,test]"
 	touch $(STAMP)
 
-run: $(STAMP)
+# Debian packages (R/Seurat; Chromium and SLURM for the tests); skipped when present.
+sysdeps-run:
+	bash scripts/install_system_deps.sh r
+
+sysdeps-test:
+	bash scripts/install_system_deps.sh r browser slurm
+
+run: $(STAMP) sysdeps-run
 	$(BIN)/snakemake --cores $(CORES)
 
-test: $(STAMP)
+test: $(STAMP) sysdeps-test
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)

@@ -1,0 +1,134 @@
+"""Real Snakemake runs of small configurations: outputs, logs, bad input, bad config."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import anndata as ad
+import numpy as np
+import pytest
+import yaml
+from conftest import CELLBENCH, PCA_METHOD, ROOT, run_snakemake, tiny_dataset
+from snakemake.exceptions import WorkflowError
+from snakemake.utils import validate
+
+SCHEMA = ROOT / "workflow" / "schemas" / "config.schema.yaml"
+
+
+def test_tiny_workflow_runs_from_data_to_embeddings(tmp_path):
+    datasets = {"tiny": tiny_dataset()}
+    if CELLBENCH.exists():
+        datasets["cellbench"] = {
+            "source": {"type": "h5ad", "path": str(CELLBENCH)},
+            "batch_key": "batch",
+            "label_key": "celltype",
+            "n_hvg": 500,
+        }
+    datasets["absent"] = {
+        "source": {"type": "h5ad", "path": str(tmp_path / "nope.h5ad"), "optional": True},
+        "batch_key": "b",
+        "label_key": "l",
+    }
+    config = {"datasets": datasets, "methods": {"pca": PCA_METHOD}}
+    targets = [f"results/integration/{name}/pca.h5ad" for name in datasets if name != "absent"]
+    proc = run_snakemake(tmp_path, config, targets=tuple(targets))
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "Dataset 'absent' skipped" in proc.stderr
+
+    for name in (n for n in datasets if n != "absent"):
+        pre = ad.read_h5ad(tmp_path / f"results/data/{name}/preprocessed.h5ad")
+        assert "counts" in pre.layers and pre.n_vars <= 500
+        result = ad.read_h5ad(tmp_path / f"results/integration/{name}/pca.h5ad")
+        assert result.obsm["X_emb"].shape == (pre.n_obs, 20)
+        assert np.isfinite(result.obsm["X_emb"]).all()
+        assert result.uns["integration"]["status"] == "ok"
+        assert list(result.obs_names) == list(pre.obs_names)
+        for log in ("raw_data", "preprocess"):
+            assert (tmp_path / f"results/logs/{log}/{name}.log").stat().st_size > 0
+        bench = tmp_path / f"results/benchmarks/integrate/{name}/pca.tsv"
+        assert bench.read_text().startswith("s\t")
+    assert not (tmp_path / "results/data/absent").exists()
+    # nothing temporary left behind
+    assert not list((tmp_path / "results").rglob("*.tmp"))
+
+
+def test_bad_input_fails_with_clear_error_and_no_partial_output(tmp_path):
+    bad = ad.read_h5ad(CELLBENCH) if CELLBENCH.exists() else None
+    if bad is None:
+        pytest.skip("real data missing")
+    bad.obs["batch"] = "only_one_plate"
+    path = tmp_path / "one_batch.h5ad"
+    bad.write_h5ad(path)
+    config = {
+        "datasets": {
+            "onebatch": {
+                "source": {"type": "h5ad", "path": str(path)},
+                "batch_key": "batch",
+                "label_key": "celltype",
+            }
+        },
+        "methods": {"pca": PCA_METHOD},
+    }
+    proc = run_snakemake(tmp_path, config, targets=("results/data/onebatch/raw.h5ad",))
+    assert proc.returncode != 0
+    log = (tmp_path / "results/logs/raw_data/onebatch.log").read_text()
+    assert "only 1 batch in obs['batch']" in log
+    assert not list((tmp_path / "results/data").rglob("*.h5ad*"))
+
+
+def test_schema_rejects_bad_config_naming_the_key(tmp_path):
+    config = {
+        "datasets": {"tiny": tiny_dataset()},
+        "methods": {"pca": PCA_METHOD},
+        "on_method_error": "ignore",
+    }
+    with pytest.raises(WorkflowError, match="on_method_error"):
+        validate(dict(config), str(SCHEMA))
+    proc = run_snakemake(tmp_path, config, extra=("-n",))
+    assert proc.returncode != 0
+    output = proc.stdout + proc.stderr
+    assert "instance['on_method_error']" in output
+    assert "'ignore' is not one of" in output
+    assert not (tmp_path / "results").exists()  # failed before any job ran
+
+
+@pytest.mark.parametrize(
+    ("mutate", "key"),
+    [
+        (lambda c: c["datasets"]["tiny"].pop("batch_key"), "batch_key"),
+        (lambda c: c["datasets"]["tiny"]["source"].__setitem__("n_batches", 1), "n_batches"),
+        (lambda c: c["datasets"]["tiny"]["source"].__setitem__("type", "ftp"), "type"),
+        (lambda c: c["methods"]["pca"].pop("module"), "module"),
+        (lambda c: c.__setitem__("datasets", {}), "datasets"),
+    ],
+)
+def test_schema_rejections(mutate, key):
+    config = {"datasets": {"tiny": tiny_dataset()}, "methods": {"pca": dict(PCA_METHOD)}}
+    mutate(config)
+    with pytest.raises(WorkflowError) as err:
+        validate(config, str(SCHEMA))
+    assert key in str(err.value)
+
+
+def test_default_and_paper_configs_are_valid():
+    for name in ("config.yaml", "paper.yaml"):
+        path = ROOT / "config" / name
+        if not path.exists():
+            continue
+        validate(yaml.safe_load(path.read_text()), str(SCHEMA))
+
+
+def test_default_config_skips_missing_real_data(tmp_path):
+    """The default config lists data from ../shared/data as optional."""
+    config = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
+    real = [n for n, d in config["datasets"].items() if d["source"]["type"] == "h5ad"]
+    assert real and all(config["datasets"][n]["source"].get("optional") for n in real)
+    sim = [d for d in config["datasets"].values() if d["source"]["type"] == "simulated"]
+    assert any(d["source"]["n_batches"] == 2 for d in sim)
+    assert any(
+        d["source"]["n_batches"] >= 5
+        and d["source"].get("partial_overlap")
+        and d["source"]["n_cells"] >= 10_000
+        for d in sim
+    )
+    assert Path(ROOT / "config" / "config.yaml").exists()
