@@ -1,9 +1,68 @@
 """Acquire each dataset and write it in the standard raw contract."""
 
+# ---------------------------------------------------------------------------------------
+# Downloads (issue 3): every file of a `source: {type: download}` dataset is fetched into
+# {downloads_dir}/{dataset}/ by one download_dataset job (resume, retries, mirrors,
+# checksum; claire.bench.download). A file placed there by hand is used as it is, with no
+# network access: that is how to run offline. The raw_data rule takes these files, by
+# role, as its input (download_inputs).
+# ---------------------------------------------------------------------------------------
+DOWNLOADS_DIR = config.get("downloads_dir", "resources/downloads")
+DOWNLOAD_DATASETS = {
+    name: spec
+    for name, spec in DATASETS.items()
+    if spec["source"]["type"] == "download"
+}
+
+DOWNLOAD_FILENAMES = sorted(
+    {
+        f["filename"]
+        for spec in DOWNLOAD_DATASETS.values()
+        for f in spec["source"]["files"].values()
+    }
+)
+
+
+def download_inputs(wildcards):
+    """The fetched files of a download dataset, by role (none for other sources)."""
+    spec = DOWNLOAD_DATASETS.get(wildcards.dataset)
+    if spec is None:
+        return {}
+    folder = f"{DOWNLOADS_DIR}/{wildcards.dataset}"
+    return {
+        role: f"{folder}/{f['filename']}" for role, f in spec["source"]["files"].items()
+    }
+
+
+rule download_dataset:
+    output:
+        # update(): a re-run keeps the file (and verifies it) instead of deleting it first
+        update(f"{DOWNLOADS_DIR}/{{dataset}}/{{filename}}"),
+    log:
+        f"{RESULTS}/logs/download_dataset/{{dataset}}/{{filename}}.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/download_dataset/{{dataset}}/{{filename}}.tsv"
+    wildcard_constraints:
+        dataset=alternatives(DOWNLOAD_DATASETS),
+        filename=alternatives(DOWNLOAD_FILENAMES),
+    localrule: True
+    conda:
+        "../../envs/bench.yaml"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=360,
+    script:
+        "../scripts/download_dataset.py"
+
+
+# ------------------------------------- end of downloads --------------------------------
+
 
 rule raw_data:
     input:
         unpack(raw_inputs),
+        unpack(download_inputs),
     output:
         f"{RESULTS}/data/{{dataset}}/raw.h5ad",
     log:
