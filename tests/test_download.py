@@ -17,10 +17,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
+import anndata as ad
 import numpy as np
 import pandas as pd
 import pytest
 import requests
+from conftest import run_snakemake
 from source_fixtures import (
     random_counts,
     write_counts_layer_h5ad,
@@ -445,3 +447,71 @@ def test_source_files_in_every_format_download_and_convert(server, tmp_path):
         assert raw.X.sum() == counts.sum(), fmt
         assert raw.obs["cell_type"].nunique() == 3, fmt
         assert raw.obs["batch"].nunique() == 2, fmt
+
+
+def test_workflow_downloads_then_converts_and_uses_placed_files_offline(
+    server, tmp_path, closed_url
+):
+    """rule download_dataset feeds raw_data: one dataset over HTTP, one placed by hand."""
+    made = tmp_path / "made"
+    genes = [f"g{i}" for i in range(12)]
+    batches = {
+        f"b{k}": (
+            random_counts(30, 12, seed=k),
+            [f"b{k}c{i}" for i in range(30)],
+            genes,
+            [f"t{i % 3}" for i in range(30)],
+        )
+        for k in (1, 2)
+    }
+    files = {}
+    for role, path in write_tran_batches(made, batches).items():
+        data = path.read_bytes()
+        server.routes[f"/{path.name}"] = lambda h, n, data=data: h.send_bytes(data)
+        files[role] = {
+            "filename": path.name,
+            "urls": [closed_url, server.url(f"/{path.name}")],
+            "sha256": hashlib.sha256(data).hexdigest(),
+        }
+    obs = pd.DataFrame(
+        {"batch": [f"s{i % 2}" for i in range(40)], "cell_ontology_class": ["a", "b"] * 20},
+        index=[f"c{i}" for i in range(40)],
+    )
+    placed = write_counts_layer_h5ad(
+        tmp_path / "work/downloads/placed/muris.h5ad", random_counts(40, 12, seed=3), obs
+    )
+    stamp = placed.stat().st_mtime_ns
+    config = {
+        "downloads_dir": "downloads",
+        "download": {"attempts": 2, "backoff_s": 0.01, "connect_timeout_s": 2},
+        "datasets": {
+            "served": {
+                "source": {"type": "download", "format": "tran_batches", "files": files},
+                "batch_key": "batchlb",
+                "label_key": "CellType",
+            },
+            "placed": {
+                "source": {
+                    "type": "download",
+                    "format": "h5ad",
+                    "files": {"anndata": {"filename": "muris.h5ad", "urls": [closed_url]}},
+                },
+                "batch_key": "batch",
+                "label_key": "cell_ontology_class",
+                "counts_layer": "counts",
+            },
+        },
+        "methods": {"pca": {"runner": "python", "module": "claire.bench.methods.pca"}},
+    }
+    targets = ("results/data/served/raw.h5ad", "results/data/placed/raw.h5ad")
+    proc = run_snakemake(tmp_path / "work", config, targets=targets)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+
+    served = ad.read_h5ad(tmp_path / "work/results/data/served/raw.h5ad")
+    assert served.n_obs == 60 and set(served.obs["batch"]) == {"b1", "b2"}
+    np.testing.assert_array_equal(served.X[:30].toarray(), batches["b1"][0])
+    assert len(server.log) == 4  # one request per file: the refused primary costs nothing
+    log = tmp_path / "work/results/logs/download_dataset/served/b1_exprs.txt.gz.log"
+    assert "saved from" in log.read_text()
+    placed_raw = ad.read_h5ad(tmp_path / "work/results/data/placed/raw.h5ad")
+    assert placed_raw.n_obs == 40 and placed.stat().st_mtime_ns == stamp

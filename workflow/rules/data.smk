@@ -5,7 +5,7 @@
 # {downloads_dir}/{dataset}/ by one download_dataset job (resume, retries, mirrors,
 # checksum; claire.bench.download). A file placed there by hand is used as it is, with no
 # network access: that is how to run offline. The raw_data rule takes these files, by
-# role, as its input (download_inputs).
+# role, as its input (DOWNLOAD_INPUTS).
 # ---------------------------------------------------------------------------------------
 DOWNLOADS_DIR = config.get("downloads_dir", "resources/downloads")
 DOWNLOAD_DATASETS = {
@@ -14,24 +14,17 @@ DOWNLOAD_DATASETS = {
     if spec["source"]["type"] == "download"
 }
 
+# The fetched files of each download dataset, by role: inputs of raw_data.
+DOWNLOAD_INPUTS = {
+    name: {
+        role: f"{DOWNLOADS_DIR}/{name}/{f['filename']}"
+        for role, f in spec["source"]["files"].items()
+    }
+    for name, spec in DOWNLOAD_DATASETS.items()
+}
 DOWNLOAD_FILENAMES = sorted(
-    {
-        f["filename"]
-        for spec in DOWNLOAD_DATASETS.values()
-        for f in spec["source"]["files"].values()
-    }
+    {Path(path).name for files in DOWNLOAD_INPUTS.values() for path in files.values()}
 )
-
-
-def download_inputs(wildcards):
-    """The fetched files of a download dataset, by role (none for other sources)."""
-    spec = DOWNLOAD_DATASETS.get(wildcards.dataset)
-    if spec is None:
-        return {}
-    folder = f"{DOWNLOADS_DIR}/{wildcards.dataset}"
-    return {
-        role: f"{folder}/{f['filename']}" for role, f in spec["source"]["files"].items()
-    }
 
 
 rule download_dataset:
@@ -62,7 +55,7 @@ rule download_dataset:
 rule raw_data:
     input:
         unpack(raw_inputs),
-        unpack(download_inputs),
+        unpack(lambda wildcards: DOWNLOAD_INPUTS.get(wildcards.dataset, {})),
     output:
         f"{RESULTS}/data/{{dataset}}/raw.h5ad",
     log:
