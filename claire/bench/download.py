@@ -194,7 +194,9 @@ def fetch(
     target = Path(folder) / remote.filename
     if target.exists():
         digest = _verify(target, remote, what=f"the file already at {target}")
-        log.info("%s: using the file already present (no network access)", target)
+        log.info(
+            "%s: using the file already present, sha256 %s (no network access)", target, digest
+        )
         return Fetched(target, digest, target.stat().st_size, "local")
     if not remote.urls:
         raise SourceUnreachableError(
@@ -369,6 +371,13 @@ def _download_once(
         if mode == "wb" and offset:
             log.info("%s: server ignored the Range request; restarting from byte 0", url)
             offset = 0
+        log.info(
+            "%s: fetching from %s (%s bytes%s)",
+            remote.filename,
+            url,
+            "?" if total is None else total,
+            f", resuming at byte {offset}" if offset else "",
+        )
         _stream_to(response, part, mode, offset, total, remote.filename, progress)
     got = part.stat().st_size
     if total is not None and got < total:
