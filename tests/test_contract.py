@@ -127,3 +127,13 @@ def test_real_data_passes(cellbench_raw):
     assert raw.n_obs == cellbench_raw.n_obs
     assert raw.obs["batch"].nunique() == 3
     assert raw.obs["cell_type"].nunique() == 5
+
+
+def test_non_integer_counts_accepted_when_declared():
+    adata = make_counts()
+    adata.X[0, 0] = 0.5
+    raw = standard(adata, integer_counts=False)
+    assert raw.X[0, 0] == pytest.approx(0.5)
+    adata.X[0, 0] = -0.5
+    with pytest.raises(InputError, match="negative"):
+        standard(adata, integer_counts=False)

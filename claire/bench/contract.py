@@ -31,12 +31,15 @@ def to_standard_raw(
     label_key: str,
     counts_layer: str | None = None,
     name: str = "dataset",
+    integer_counts: bool = True,
 ) -> ad.AnnData:
     """Return a new AnnData that follows the raw contract.
 
     Counts are taken from ``layers[counts_layer]`` (or ``X``), the batch and label
     columns are copied to ``obs["batch"]`` / ``obs["cell_type"]``; the original obs
-    columns are kept. Raises :class:`InputError` on any violation.
+    columns are kept. ``integer_counts=False`` accepts non-negative non-integer values
+    (some public "counts" are not integers, e.g. one batch of scIB's Immune data).
+    Raises :class:`InputError` on any violation.
     """
     for key, role in ((batch_key, "batch_key"), (label_key, "label_key")):
         if key not in adata.obs.columns:
@@ -52,10 +55,12 @@ def to_standard_raw(
     obs[BATCH] = _as_category(obs[batch_key], name, batch_key)
     obs[LABEL] = _as_category(obs[label_key], name, label_key)
     raw = ad.AnnData(X=_as_csr_float32(counts, name), obs=obs, var=adata.var.copy())
-    return validate_raw(raw, name=name)
+    return validate_raw(raw, name=name, integer_counts=integer_counts)
 
 
-def validate_raw(adata: ad.AnnData, name: str = "dataset", counts: bool = True) -> ad.AnnData:
+def validate_raw(
+    adata: ad.AnnData, name: str = "dataset", counts: bool = True, integer_counts: bool = True
+) -> ad.AnnData:
     """Check the raw contract and return the (possibly fixed) AnnData.
 
     Safe fixes are logged: duplicated names are made unique, all-zero cells and genes
@@ -84,10 +89,10 @@ def validate_raw(adata: ad.AnnData, name: str = "dataset", counts: bool = True) 
     if counts and data.size:
         if data.min() < 0:
             raise InputError(f"{name}: X has negative values; raw counts are expected")
-        if not np.all(data == np.round(data)):
+        if integer_counts and not np.all(data == np.round(data)):
             raise InputError(
                 f"{name}: X has non-integer values; raw counts are expected "
-                "(set counts_layer if the counts live in a layer)"
+                "(set counts_layer if the counts live in a layer, or integer_counts: false)"
             )
     if X.nnz == 0:
         raise InputError(f"{name}: X is all zeros")

@@ -39,7 +39,12 @@ def load_raw(
             raise InputError(f"{name}: h5ad file {path} does not exist")
         adata = ad.read_h5ad(path)
         raw = to_standard_raw(
-            adata, spec["batch_key"], spec["label_key"], spec.get("counts_layer"), name=name
+            adata,
+            spec["batch_key"],
+            spec["label_key"],
+            spec.get("counts_layer"),
+            name=name,
+            integer_counts=spec.get("integer_counts", True),
         )
     elif kind == "download":
         from claire.bench.convert import convert_source
@@ -48,7 +53,12 @@ def load_raw(
             raise InputError(f"{name}: download source without fetched files")
         adata = convert_source(source["format"], dict(files))
         raw = to_standard_raw(
-            adata, spec["batch_key"], spec["label_key"], spec.get("counts_layer"), name=name
+            adata,
+            spec["batch_key"],
+            spec["label_key"],
+            spec.get("counts_layer"),
+            name=name,
+            integer_counts=spec.get("integer_counts", True),
         )
     else:
         raise InputError(f"{name}: unknown source type {kind!r}")

@@ -26,9 +26,10 @@ def preprocess(
     min_cells: int = 3,
     target_sum: float = 1e4,
     name: str = "dataset",
+    integer_counts: bool = True,
 ) -> ad.AnnData:
     """Return the preprocessed AnnData (X = log-normalised HVGs, layers["counts"])."""
-    adata = validate_raw(adata.copy(), name=name)
+    adata = validate_raw(adata.copy(), name=name, integer_counts=integer_counts)
     sc.pp.filter_genes(adata, min_cells=min_cells)
     if adata.n_vars == 0:
         raise InputError(f"{name}: no gene is expressed in at least {min_cells} cells")

@@ -19,6 +19,7 @@ rule preprocess:
     params:
         n_hvg=lambda wildcards: DATASETS[wildcards.dataset]["n_hvg"],
         min_cells=lambda wildcards: DATASETS[wildcards.dataset]["min_cells_per_gene"],
+        integer_counts=lambda wildcards: DATASETS[wildcards.dataset]["integer_counts"],
     script:
         "../scripts/preprocess.py"
 

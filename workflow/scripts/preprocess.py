@@ -14,6 +14,7 @@ def main() -> None:
         n_hvg=snakemake.params.n_hvg,
         min_cells=snakemake.params.min_cells,
         name=snakemake.wildcards.dataset,
+        integer_counts=snakemake.params.integer_counts,
     )
     write_h5ad_atomic(out, snakemake.output[0])
 
