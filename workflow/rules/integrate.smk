@@ -33,3 +33,38 @@ rule integrate_python:
         record_errors=RECORD_ERRORS,
     script:
         "../scripts/integrate.py"
+
+
+# ---- R methods (runner: rscript, e.g. Seurat) ------------------------------------------
+# The preprocessed data goes to R through files (Matrix Market + CSV, see
+# claire.bench.methods.seurat); Rscript runs the method's `script`; a failure is recorded
+# in the result file like that of a Python method. Same log and benchmark folders.
+
+
+rule integrate_rscript:
+    input:
+        data=preprocessed,
+        script=lambda w: Path(workflow.basedir) / METHODS[w.method]["script"],
+    output:
+        f"{RESULTS}/integration/{{dataset}}/{{method}}.h5ad",
+    log:
+        f"{RESULTS}/logs/integrate/{{dataset}}/{{method}}.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/integrate/{{dataset}}/{{method}}.tsv"
+    wildcard_constraints:
+        method=alternatives(methods_by_runner("rscript")),
+    conda:
+        method_env
+    threads: method_threads
+    resources:
+        mem_mb=method_resource("mem_mb", 16000),
+        runtime=method_resource("runtime", 120),
+    params:
+        method_params=lambda wildcards: METHODS[wildcards.method].get("params", {}),
+        seed=SEED,
+        record_errors=RECORD_ERRORS,
+    script:
+        "../scripts/integrate_rscript.py"
+
+
+# ---- end of R methods -------------------------------------------------------------------

@@ -1,0 +1,27 @@
+"""A toy integration method, registered from the test suite to exercise the plug-in interface.
+
+It embeds the cells with the baseline's scaled PCA and removes each batch's mean from the
+scores (per-batch centring), the simplest correction that mixes batches. ``fail=True``
+makes it raise, to test how the workflow records a failing method.
+"""
+
+from __future__ import annotations
+
+import anndata as ad
+import numpy as np
+
+from claire.bench.methods.pca import scaled_pca
+
+
+def run(
+    adata: ad.AnnData, batch_key: str, seed: int, n_comps: int = 10, fail: bool = False
+) -> np.ndarray:
+    """Per-batch centred PCA scores (n_cells x n_comps)."""
+    if fail:
+        raise RuntimeError("toy method failed on purpose")
+    scores = scaled_pca(adata, n_comps=n_comps, seed=seed)
+    batches = adata.obs[batch_key].to_numpy()
+    for batch in np.unique(batches):
+        rows = batches == batch
+        scores[rows] -= scores[rows].mean(axis=0)
+    return scores

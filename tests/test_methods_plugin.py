@@ -1,0 +1,90 @@
+"""The plug-in interface: a method from outside the package, registered by config only,
+runs through the real workflow; a failing method is recorded and the run goes on."""
+
+from __future__ import annotations
+
+import json
+
+import anndata as ad
+import numpy as np
+import pytest
+from conftest import PCA_METHOD, ROOT, run_snakemake, tiny_dataset
+
+from claire.bench.contract import InputError
+from claire.bench.methods.base import load_adapter, run_method
+from claire.bench.preprocess import preprocess
+from claire.bench.simulate import simulate_counts
+
+TOY = ROOT / "tests" / "plugins" / "toy_method.py"
+
+
+def toy_entry(**params) -> dict:
+    """Config entry registering the toy plug-in by file path (one entry, no code change)."""
+    return {"runner": "python", "module": str(TOY), "params": params}
+
+
+@pytest.fixture(scope="module")
+def small_preprocessed() -> ad.AnnData:
+    raw = simulate_counts(n_cells=300, n_genes=300, n_batches=2, n_cell_types=3, seed=3)
+    return preprocess(raw, n_hvg=200)
+
+
+def test_toy_plugin_loads_from_a_file_and_centres_each_batch(small_preprocessed):
+    adapter = load_adapter(str(TOY))
+    result = run_method(small_preprocessed, "toy", adapter, {"n_comps": 6}, seed=0)
+    emb = result.obsm["X_emb"]
+    assert emb.shape == (small_preprocessed.n_obs, 6)
+    assert result.uns["integration"]["status"] == "ok"
+    assert json.loads(result.uns["integration"]["params"]) == {"n_comps": 6}
+    batches = small_preprocessed.obs["batch"].to_numpy()
+    for batch in np.unique(batches):
+        np.testing.assert_allclose(emb[batches == batch].mean(axis=0), 0, atol=1e-4)
+
+
+def test_failing_plugin_is_recorded_or_raised(small_preprocessed):
+    adapter = load_adapter(str(TOY))
+    failed = run_method(small_preprocessed, "toy", adapter, {"fail": True}, seed=0)
+    assert failed.uns["integration"]["status"] == "failed"
+    assert "toy method failed on purpose" in failed.uns["integration"]["error"]
+    assert failed.obsm["X_emb"].shape == (small_preprocessed.n_obs, 0)
+    with pytest.raises(RuntimeError, match="failed on purpose"):
+        run_method(small_preprocessed, "toy", adapter, {"fail": True}, seed=0, record_errors=False)
+
+
+def test_missing_plugin_file_is_a_clear_error(tmp_path):
+    with pytest.raises(InputError, match="does not exist"):
+        load_adapter(str(tmp_path / "nope.py"))
+
+
+def test_workflow_runs_a_registered_plugin_and_records_a_failing_one(tmp_path):
+    config = {
+        "datasets": {"tiny": tiny_dataset(n_cells=300, n_genes=300)},
+        "methods": {
+            "pca": PCA_METHOD,
+            "toy": toy_entry(n_comps=8),
+            "toy_broken": toy_entry(fail=True),
+        },
+    }
+    targets = tuple(f"results/integration/tiny/{m}.h5ad" for m in config["methods"])
+    proc = run_snakemake(tmp_path, config, targets=targets)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+
+    toy = ad.read_h5ad(tmp_path / "results/integration/tiny/toy.h5ad")
+    assert toy.uns["integration"]["status"] == "ok"
+    assert toy.obsm["X_emb"].shape == (toy.n_obs, 8)
+    assert np.isfinite(toy.obsm["X_emb"]).all()
+    assert (tmp_path / "results/benchmarks/integrate/tiny/toy.tsv").read_text().startswith("s\t")
+
+    broken = ad.read_h5ad(tmp_path / "results/integration/tiny/toy_broken.h5ad")
+    assert broken.uns["integration"]["status"] == "failed"
+    assert "failed on purpose" in broken.uns["integration"]["error"]
+    log = (tmp_path / "results/logs/integrate/tiny/toy_broken.log").read_text()
+    assert "Traceback" in log and "failed on purpose" in log
+
+    # on_method_error: raise stops the job instead, without leaving a result file behind
+    config["on_method_error"] = "raise"
+    config["methods"] = {"toy_broken": toy_entry(fail=True)}
+    (tmp_path / "results/integration/tiny/toy_broken.h5ad").unlink()
+    proc = run_snakemake(tmp_path, config, targets=("results/integration/tiny/toy_broken.h5ad",))
+    assert proc.returncode != 0
+    assert not (tmp_path / "results/integration/tiny/toy_broken.h5ad").exists()

@@ -1,0 +1,107 @@
+#!/usr/bin/env Rscript
+# Seurat v4 CCA integration (Stuart et al. 2019) of one preprocessed dataset.
+#
+# Usage: Rscript seurat_integrate.R EXCHANGE_DIR
+#
+# EXCHANGE_DIR is written by claire.bench.methods.seurat.export_inputs():
+#   counts.mtx, logcounts.mtx  genes x cells Matrix Market (raw counts, log-normalised HVGs)
+#   genes.csv                  column "gene", one row per matrix row
+#   cells.csv                  columns "cell", "batch", one row per matrix column
+#   params.json                seed, dims, npcs, k_anchor, k_filter, k_score, k_weight
+# The script writes EXCHANGE_DIR/embedding.csv (column "cell", then PC_1..PC_npcs) via a
+# temporary file and a rename, so the file exists completely or not at all. Errors stop
+# the script with a non-zero exit status; the Python side records the failure.
+#
+# Steps, as in the Seurat v4 integration vignette: split by batch, FindIntegrationAnchors
+# (CCA, anchor features = the dataset's HVGs), IntegrateData, ScaleData, RunPCA. The
+# log-normalised data comes from the Python preprocessing (same formula as Seurat's
+# LogNormalize with scale factor 1e4), so every method sees the same input.
+
+suppressPackageStartupMessages({
+  library(Matrix)
+  library(jsonlite)
+  library(Seurat)
+})
+
+log_line <- function(...) message(format(Sys.time(), "%Y-%m-%d %H:%M:%S"), " seurat: ", ...)
+
+read_exchange <- function(dir) {
+  genes <- read.csv(file.path(dir, "genes.csv"), stringsAsFactors = FALSE)$gene
+  cells <- read.csv(file.path(dir, "cells.csv"), stringsAsFactors = FALSE)
+  counts <- as(readMM(file.path(dir, "counts.mtx")), "CsparseMatrix")
+  logcounts <- as(readMM(file.path(dir, "logcounts.mtx")), "CsparseMatrix")
+  for (m in list(counts, logcounts)) {
+    if (nrow(m) != length(genes) || ncol(m) != nrow(cells)) {
+      stop(sprintf("matrix is %d x %d but there are %d genes and %d cells",
+                   nrow(m), ncol(m), length(genes), nrow(cells)))
+    }
+  }
+  dimnames(counts) <- list(genes, cells$cell)
+  dimnames(logcounts) <- list(genes, cells$cell)
+  params <- fromJSON(file.path(dir, "params.json"))
+  missing <- setdiff(c("seed", "dims", "npcs", "k_anchor", "k_filter", "k_score", "k_weight"),
+                     names(params))
+  if (length(missing)) stop("params.json lacks ", paste(missing, collapse = ", "))
+  list(counts = counts, logcounts = logcounts, cells = cells, params = params)
+}
+
+# Seurat's neighbour counts must stay below the smallest batch; shrink them when needed.
+clamp <- function(value, limit, name) {
+  if (value > limit) {
+    log_line(sprintf("%s=%d exceeds what the smallest batch allows; using %d", name, value, limit))
+    return(limit)
+  }
+  value
+}
+
+integrate_cca <- function(data) {
+  p <- data$params
+  set.seed(p$seed)
+  obj <- CreateSeuratObject(counts = data$counts, project = "claire")
+  obj <- SetAssayData(obj, slot = "data", new.data = data$logcounts)
+  obj$batch <- data$cells$batch
+  features <- rownames(obj)
+  batches <- SplitObject(obj, split.by = "batch")
+  smallest <- min(vapply(batches, ncol, integer(1)))
+  log_line(sprintf("%d cells, %d genes, %d batches (smallest %d cells)",
+                   ncol(obj), length(features), length(batches), smallest))
+  dims <- seq_len(clamp(p$dims, smallest - 1, "dims"))
+  log_line("FindIntegrationAnchors (CCA)")
+  anchors <- FindIntegrationAnchors(
+    object.list = batches, anchor.features = features, reduction = "cca", dims = dims,
+    k.anchor = clamp(p$k_anchor, smallest - 1, "k_anchor"),
+    k.filter = clamp(p$k_filter, smallest - 1, "k_filter"),
+    k.score = clamp(p$k_score, smallest - 1, "k_score"), verbose = FALSE
+  )
+  log_line(sprintf("%d anchors; IntegrateData", nrow(anchors@anchors)))
+  integrated <- IntegrateData(
+    anchorset = anchors, features.to.integrate = features, dims = dims,
+    k.weight = clamp(p$k_weight, smallest - 1, "k_weight"), verbose = FALSE
+  )
+  DefaultAssay(integrated) <- "integrated"
+  log_line("ScaleData and RunPCA")
+  integrated <- ScaleData(integrated, verbose = FALSE)
+  npcs <- min(p$npcs, ncol(integrated) - 1, length(features) - 1)
+  integrated <- RunPCA(integrated, npcs = npcs, seed.use = p$seed, verbose = FALSE)
+  emb <- Embeddings(integrated, "pca")
+  emb[colnames(obj), , drop = FALSE]
+}
+
+write_embedding <- function(emb, dir) {
+  out <- data.frame(cell = rownames(emb), emb, check.names = FALSE)
+  tmp <- file.path(dir, ".embedding.csv.tmp")
+  write.csv(out, tmp, row.names = FALSE)
+  if (!file.rename(tmp, file.path(dir, "embedding.csv"))) stop("cannot rename ", tmp)
+}
+
+main <- function() {
+  args <- commandArgs(trailingOnly = TRUE)
+  if (length(args) != 1) stop("usage: Rscript seurat_integrate.R EXCHANGE_DIR")
+  dir <- args[[1]]
+  log_line("Seurat ", as.character(packageVersion("Seurat")), ", reading ", dir)
+  emb <- integrate_cca(read_exchange(dir))
+  write_embedding(emb, dir)
+  log_line(sprintf("wrote a %d x %d embedding", nrow(emb), ncol(emb)))
+}
+
+main()
