@@ -147,8 +147,13 @@ start_daemon() { # start_daemon NAME CMD... -> runs CMD in the foreground mode, 
     fi
     # New session, no inherited stdio: callers that capture our output must not wait on it.
     setsid "$@" </dev/null >>"$DIR/log/$name.out" 2>&1 &
-    echo $! >"$DIR/run/$name.pid"
-    log "started $name (pid $!)"
+    local pid=$! tries=50
+    echo "$pid" >"$DIR/run/$name.pid"
+    # Until the background shell has exec'd the daemon, the PID still shows the shell's name.
+    while ! pid_of "$name" >/dev/null && kill -0 "$pid" 2>/dev/null && ((tries-- > 0)); do
+        sleep 0.1
+    done
+    log "started $name (pid $pid)"
 }
 
 wait_for() { # wait_for DAEMON DESCRIPTION CMD... -> retry CMD while DAEMON lives, for WAIT_S

@@ -1,0 +1,307 @@
+"""The workflow on a real single-node SLURM (scripts/slurm_local.sh) and the cluster profiles.
+
+The cluster tests (marker ``slurm``) start munged, slurmctld and slurmd from Debian's packages
+under a temporary folder, run a small configuration through ``snakemake --executor slurm
+--profile config/profiles/slurm`` and compare its results with a local run of the same config.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import anndata as ad
+import numpy as np
+import pytest
+import yaml
+from conftest import PCA_METHOD, ROOT, run_snakemake, tiny_dataset
+from snakemake.profiles import ProfileConfigFileParser
+
+SCRIPT = ROOT / "scripts" / "slurm_local.sh"
+SLURM_PROFILE = ROOT / "config" / "profiles" / "slurm"
+LOCAL_PROFILE = ROOT / "config" / "profiles" / "local"
+BINARIES = ("munged", "mungekey", "slurmctld", "slurmd", "sbatch", "srun", "squeue", "scontrol")
+APT_LINE = "apt-get install -y --no-install-recommends slurmctld slurmd slurm-client munge"
+SNAKEMAKE_LIMIT_S = 480  # hard bound: a hung snakemake ignores SIGTERM, so it gets SIGKILL
+SETTINGS = (
+    "CLAIRE_SLURM_PARTITION",
+    "CLAIRE_SLURM_GPU_PARTITION",
+    "CLAIRE_SLURM_ACCOUNT",
+    "CLAIRE_SLURM_GPU_METHODS",
+    "CLAIRE_SLURM_CPUS_PER_GPU",
+    "CLAIRE_SLURM_STATUS_COMMAND",
+    "CLAIRE_SOFTWARE_DEPLOYMENT",
+    "CLAIRE_LOCAL_GPUS",
+)
+
+
+def parse_profile(profile: Path, monkeypatch, **settings: str) -> dict:
+    """The options Snakemake reads from ``profile`` when only ``settings`` are in the env."""
+    for name in SETTINGS:
+        monkeypatch.delenv(name, raising=False)
+    for name, value in settings.items():
+        monkeypatch.setenv(name, value)
+    with open(profile / "config.yaml") as stream:
+        return dict(ProfileConfigFileParser().parse(stream))
+
+
+def resource_args(options: dict, key: str) -> dict[str, str]:
+    """``default-resources``/``set-resources`` entries as {"[rule:]name": expression}."""
+    return dict(item.split("=", 1) for item in options.get(key, []))
+
+
+# ---------------------------------------------------------------- profiles (no cluster needed)
+
+
+def test_slurm_profile_without_settings_names_no_site(monkeypatch):
+    options = parse_profile(SLURM_PROFILE, monkeypatch)
+    assert options["executor"] == "slurm"
+    assert options["software-deployment-method"] == "conda"
+    assert int(options["jobs"]) > 1 and int(options["latency-wait"]) >= 30
+    assert int(options["retries"]) >= 1 and options["slurm-logdir"]
+    defaults = resource_args(options, "default-resources")
+    assert int(defaults["runtime"]) > 0 and int(defaults["mem_mb"]) > 0
+    assert "slurm_partition" not in defaults and "slurm_account" not in defaults
+    assert "slurm-status-command" not in options  # the plugin picks sacct where it works
+    per_rule = resource_args(options, "set-resources")
+    assert per_rule["integrate_claire:gpu"] == "1"
+    assert int(per_rule["integrate_claire:cpus_per_gpu"]) >= 1
+    assert not any(key.endswith(":slurm_partition") for key in per_rule)
+    # The plugin rejects --gpus/--gres in slurm_extra: GPUs go through the gpu resource.
+    assert all(key.split(":")[1] != "slurm_extra" for key in per_rule)
+
+
+def test_slurm_profile_takes_partitions_account_and_gpu_methods_from_env(monkeypatch):
+    options = parse_profile(
+        SLURM_PROFILE,
+        monkeypatch,
+        CLAIRE_SLURM_PARTITION="all",  # a partition named like a Python builtin stays a string
+        CLAIRE_SLURM_GPU_PARTITION="gpu-a100",
+        CLAIRE_SLURM_ACCOUNT="123456",
+        CLAIRE_SLURM_GPU_METHODS="scvi, desc",
+        CLAIRE_SLURM_STATUS_COMMAND="squeue",
+        CLAIRE_SOFTWARE_DEPLOYMENT="none",
+    )
+    assert options["slurm-status-command"] == "squeue"
+    assert "software-deployment-method" not in options
+    defaults = resource_args(options, "default-resources")
+    assert eval(defaults["slurm_partition"]) == "all"
+    assert eval(defaults["slurm_account"]) == "123456"
+    per_rule = resource_args(options, "set-resources")
+    assert eval(per_rule["integrate_claire:slurm_partition"]) == "gpu-a100"
+
+    def for_method(key: str, method: str):
+        wildcards = type("Wildcards", (), {"method": method})()
+        return eval(per_rule[f"integrate_python:{key}"], {"wildcards": wildcards})
+
+    assert for_method("gpu", "scvi") == 1 and for_method("gpu", "desc") == 1
+    assert for_method("gpu", "harmony") == 0
+    assert for_method("slurm_partition", "scvi") == "gpu-a100"
+    assert for_method("slurm_partition", "harmony") == "all"
+
+
+def test_local_profile_shares_the_gpus_and_caps_memory(monkeypatch):
+    options = parse_profile(LOCAL_PROFILE, monkeypatch)
+    assert options["cores"] == "all"
+    limits = resource_args(options, "resources")
+    assert int(limits["gpu"]) == 1
+    total_mb = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**20
+    assert 0.5 * total_mb < int(limits["mem_mb"]) < total_mb
+    assert resource_args(options, "set-resources")["integrate_claire:gpu"] == "1"
+
+    no_gpu = parse_profile(LOCAL_PROFILE, monkeypatch, CLAIRE_LOCAL_GPUS="0")
+    assert "gpu" not in resource_args(no_gpu, "resources")
+    assert "set-resources" not in no_gpu
+
+
+# ---------------------------------------------------------------- the single-node cluster
+
+
+@dataclass
+class Cluster:
+    folder: Path
+    env: dict[str, str]
+
+    def run(self, *args: str, timeout: int = 60) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            args, env=self.env, capture_output=True, text=True, timeout=timeout, check=False
+        )
+
+    def job_records(self) -> dict[str, dict[str, str]]:
+        """Finished jobs from the cluster's jobcomp file, by job id."""
+        records = {}
+        path = self.folder / "log" / "jobcomp.txt"
+        for line in path.read_text().splitlines() if path.exists() else []:
+            fields = dict(re.findall(r"(\w+)=(\S*)", line))
+            records[fields["JobId"]] = fields
+        return records
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _script(action: str, folder: Path, env: dict[str, str]) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [str(SCRIPT), action, str(folder)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=150,
+        check=False,
+    )
+
+
+@pytest.fixture
+def slurm_cluster(tmp_path_factory):
+    """A running single-node SLURM with partitions cpu and gpu; stopped (by PID) afterwards."""
+    missing = [name for name in BINARIES if shutil.which(name) is None]
+    if missing:
+        pytest.skip(f"SLURM/munge binaries missing ({', '.join(missing)}); install: {APT_LINE}")
+    if os.geteuid() != 0:
+        pytest.skip("a single-node SLURM needs root (slurmd starts the jobs)")
+    if Path("/etc/slurm/slurm.conf").exists():
+        pytest.skip("/etc/slurm/slurm.conf exists: this machine has its own SLURM")
+    folder = tmp_path_factory.mktemp("slurm")
+    env = {
+        **os.environ,
+        "SLURM_LOCAL_CTLD_PORT": str(_free_port()),
+        "SLURM_LOCAL_SLURMD_PORT": str(_free_port()),
+        "SLURM_LOCAL_GPUS": "1",
+        # The rules ask for honest cluster-sized memory (GBs); the tiny data needs far less,
+        # so the node advertises enough for them to be placed on a small CI machine.
+        "SLURM_LOCAL_CPUS": str(max(os.cpu_count() or 1, 4)),
+        "SLURM_LOCAL_MEM_MB": "65536",
+    }
+    started = _script("start", folder, env)
+    cluster = Cluster(folder, {**os.environ, "SLURM_CONF": str(folder / "etc" / "slurm.conf")})
+    try:
+        assert started.returncode == 0, f"cluster did not start:\n{started.stderr[-4000:]}"
+        yield cluster
+    finally:
+        stopped = _script("stop", folder, env)
+        assert stopped.returncode == 0, stopped.stderr
+        status = _script("status", folder, env)
+        assert status.returncode == 3 and status.stdout.count(": stopped") == 3, status.stdout
+        assert not Path("/run/slurm/conf").exists()
+
+
+@pytest.mark.slurm
+def test_script_runs_a_job_and_stops_every_daemon(slurm_cluster):
+    status = slurm_cluster.run(str(SCRIPT), "status", str(slurm_cluster.folder))
+    pids = [int(pid) for pid in re.findall(r"running \(pid (\d+)\)", status.stdout)]
+    assert status.returncode == 0 and len(pids) == 3, status.stdout + status.stderr
+    assert re.search(r"^\S+ gpu idle", status.stdout, flags=re.MULTILINE)
+
+    submitted = slurm_cluster.run(
+        "sbatch", "--parsable", "--wait", "-p", "gpu", "--gpus=1", "--mem=100",
+        "-o", str(slurm_cluster.folder / "job.out"), "--wrap", "hostname",
+    )  # fmt: skip
+    assert submitted.returncode == 0, submitted.stderr
+    job_id = submitted.stdout.strip().split(";")[0]
+    record = slurm_cluster.job_records()[job_id]
+    assert record["JobState"] == "COMPLETED" and record["Partition"] == "gpu"
+    assert (slurm_cluster.folder / "job.out").read_text().strip() == socket.gethostname()
+
+    stopped = _script("stop", slurm_cluster.folder, slurm_cluster.env)
+    assert stopped.returncode == 0, stopped.stderr
+    for pid in pids:
+        assert not Path(f"/proc/{pid}").exists(), f"daemon {pid} survived stop"
+
+
+def _tiny_config() -> dict:
+    """One small simulated dataset; PCA twice, once declared a GPU method for the profile."""
+    return {
+        "datasets": {"tiny": tiny_dataset()},
+        "methods": {"pca": PCA_METHOD, "pca_gpu": {**PCA_METHOD, "params": {"n_comps": 10}}},
+    }
+
+
+TARGETS = tuple(f"results/integration/tiny/{m}.h5ad" for m in ("pca", "pca_gpu"))
+RULE_JOBS = {"raw_data": 1, "preprocess": 1, "integrate_python": 2}
+
+
+def _run_through_slurm(workdir: Path, cluster: Cluster) -> subprocess.CompletedProcess:
+    """``snakemake --executor slurm --profile config/profiles/slurm`` on ``_tiny_config``."""
+    workdir.mkdir(parents=True)
+    config_path = workdir / "config.yaml"
+    config_path.write_text(yaml.safe_dump(_tiny_config(), sort_keys=False))
+    env = {
+        **cluster.env,
+        "CLAIRE_SLURM_PARTITION": "cpu",
+        "CLAIRE_SLURM_GPU_PARTITION": "gpu",
+        "CLAIRE_SLURM_GPU_METHODS": "pca_gpu",
+        "CLAIRE_SLURM_CPUS_PER_GPU": "1",
+        # No accounting database here: poll squeue (slurm.conf keeps jobs for MinJobAge=300 s).
+        "CLAIRE_SLURM_STATUS_COMMAND": "squeue",
+        # No conda here: every job uses this test's Python environment.
+        "CLAIRE_SOFTWARE_DEPLOYMENT": "none",
+    }
+    for name in ("CLAIRE_SLURM_ACCOUNT", "SLURM_JOB_ID"):
+        env.pop(name, None)
+    cmd = [
+        "timeout", "-s", "KILL", str(SNAKEMAKE_LIMIT_S),
+        sys.executable, "-m", "snakemake",
+        "--snakefile", str(ROOT / "Snakefile"),
+        "--directory", str(workdir),
+        "--configfile", str(config_path),
+        "--executor", "slurm",
+        "--profile", str(SLURM_PROFILE),
+        "--slurm-init-seconds-before-status-checks", "2",
+        *TARGETS,
+    ]  # fmt: skip
+    return subprocess.run(
+        cmd, env=env, cwd=workdir, capture_output=True, text=True, timeout=SNAKEMAKE_LIMIT_S + 30
+    )
+
+
+@pytest.mark.slurm
+def test_workflow_through_slurm_equals_local_run(slurm_cluster, tmp_path):
+    on_slurm = _run_through_slurm(tmp_path / "slurm", slurm_cluster)
+    output = on_slurm.stdout + on_slurm.stderr
+    assert on_slurm.returncode == 0, f"rc={on_slurm.returncode}\n{output[-6000:]}"
+
+    # Every compute job went through sbatch: "Job <n> has been submitted with SLURM jobid <id>
+    # (log: .../rule_<rule>/...)", and SLURM itself recorded it as completed.
+    submitted = re.findall(r"submitted with SLURM jobid (\d+) \(log: (\S+)\)", output)
+    by_rule: dict[str, list[str]] = {}
+    wildcards = {}
+    for job_id, log in submitted:
+        log_path = Path(log)  # <slurm-logdir>/rule_<rule>/<wildcards>/<job id>.log
+        assert log_path.exists(), f"no SLURM log for job {job_id}"
+        by_rule.setdefault(log_path.parent.parent.name.removeprefix("rule_"), []).append(job_id)
+        wildcards[job_id] = log_path.parent.name
+    assert {rule: len(ids) for rule, ids in by_rule.items()} == RULE_JOBS, output[-4000:]
+    records = slurm_cluster.job_records()
+    job_ids = [job_id for job_id, _ in submitted]
+    for job_id in job_ids:
+        assert records[job_id]["JobState"] == "COMPLETED", records.get(job_id)
+    print(f"SLURM job ids seen: {', '.join(job_ids)}")
+
+    # Placement from the profile: the GPU method on the gpu partition with one GPU.
+    placement = {}
+    for job_id in by_rule["integrate_python"]:
+        shown = slurm_cluster.run("scontrol", "show", "job", job_id).stdout
+        method = wildcards[job_id].removeprefix("tiny_")
+        placement[method] = (records[job_id]["Partition"], "TresPerJob=gres:gpu:1" in shown)
+    assert placement == {"pca": ("cpu", False), "pca_gpu": ("gpu", True)}
+
+    local = run_snakemake(tmp_path / "local", _tiny_config(), targets=TARGETS)
+    assert local.returncode == 0, local.stderr[-4000:]
+    for relative in ("results/data/tiny/raw.h5ad", "results/data/tiny/preprocessed.h5ad"):
+        a, b = (ad.read_h5ad(tmp_path / run / relative) for run in ("slurm", "local"))
+        assert list(a.obs_names) == list(b.obs_names) and list(a.var_names) == list(b.var_names)
+        np.testing.assert_array_equal(a.X.toarray(), b.X.toarray())
+    for relative in TARGETS:
+        a, b = (ad.read_h5ad(tmp_path / run / relative) for run in ("slurm", "local"))
+        assert a.uns["integration"]["status"] == b.uns["integration"]["status"] == "ok"
+        assert list(a.obs_names) == list(b.obs_names)
+        np.testing.assert_allclose(a.obsm["X_emb"], b.obsm["X_emb"], rtol=1e-4, atol=1e-5)
