@@ -1,0 +1,117 @@
+"""Metrics of integration result files: one record per (dataset, method), training curves.
+
+An integration file (``results/integration/{dataset}/{method}.h5ad``) whose
+``uns["integration"]["status"]`` is "failed" yields a record with status "failed", its
+error and no metric values; it never raises. CLAIRE's files also carry snapshots
+``obsm["X_emb_epoch_<e>"]``, scored one by one for the training-curve figure.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import math
+import os
+import re
+import time
+from typing import Any
+
+import anndata as ad
+import numpy as np
+import pandas as pd
+
+from claire.bench.contract import InputError
+from claire.bench.io import write_text_atomic
+from claire.bench.methods.base import EMBEDDING_KEY, is_failed
+from claire.bench.metrics.compute import MetricSettings, compute_all
+
+log = logging.getLogger(__name__)
+
+SNAPSHOT_PATTERN = re.compile(rf"^{EMBEDDING_KEY}_epoch_(\d+)$")
+CURVE_METRICS = ("basw", "kbet", "ari", "nmi")
+CURVE_COLUMNS = ("epoch", *CURVE_METRICS)
+
+
+def metrics_record(
+    result: ad.AnnData,
+    dataset: str,
+    method: str,
+    settings: MetricSettings,
+    x_pre: np.ndarray | None = None,
+) -> dict[str, Any]:
+    """The metrics JSON record of one integration result.
+
+    Keys: dataset, method, status, error, n_cells, then (status "ok") the metric values,
+    best_resolution, the seconds spent and the settings used.
+    """
+    info = result.uns.get("integration", {})
+    record: dict[str, Any] = {
+        "dataset": dataset,
+        "method": method,
+        "status": "failed" if is_failed(result) else "ok",
+        "error": str(info.get("error", "") or ""),
+        "n_cells": int(result.n_obs),
+    }
+    if record["status"] == "failed":
+        log.warning("%s on %s failed during integration: %s", method, dataset, record["error"])
+        return record
+    if "status" not in info:
+        raise InputError(f"{method} on {dataset}: uns['integration']['status'] is missing")
+    start = time.perf_counter()
+    values = compute_all(result, settings=settings, x_pre=x_pre)
+    record.update(values)
+    record["seconds"] = round(time.perf_counter() - start, 3)
+    record["settings"] = settings.as_dict()
+    return record
+
+
+def snapshot_epochs(result: ad.AnnData) -> list[int]:
+    """Epochs of the ``obsm["X_emb_epoch_<e>"]`` snapshots, ascending."""
+    epochs = [int(m.group(1)) for key in result.obsm if (m := SNAPSHOT_PATTERN.match(key))]
+    return sorted(epochs)
+
+
+def training_curve(result: ad.AnnData, settings: MetricSettings) -> pd.DataFrame:
+    """bASW, kBET, ARI and NMI of every snapshot (columns epoch, basw, kbet, ari, nmi).
+
+    Empty (header only) for a failed run or a file without snapshots.
+    """
+    core = dataclasses.replace(settings, extended=False)
+    rows = []
+    epochs = [] if is_failed(result) else snapshot_epochs(result)
+    for epoch in epochs:
+        values = compute_all(result, settings=core, embedding_key=f"{EMBEDDING_KEY}_epoch_{epoch}")
+        rows.append({"epoch": epoch, **{m: values[m] for m in CURVE_METRICS}})
+        log.info("epoch %d: %s", epoch, {m: round(values[m], 4) for m in CURVE_METRICS})
+    if not epochs:
+        log.warning("no embedding snapshots to score: the curve is empty")
+    return pd.DataFrame(rows, columns=list(CURVE_COLUMNS))
+
+
+def unintegrated_matrix(preprocessed: ad.AnnData, result: ad.AnnData) -> np.ndarray:
+    """Dense ``X`` of the preprocessed data, rows in the order of the result's cells."""
+    missing = result.obs_names.difference(preprocessed.obs_names)
+    if len(missing):
+        raise InputError(
+            f"{len(missing)} cells of the integration result are not in the preprocessed data"
+        )
+    x = preprocessed[result.obs_names].X
+    return np.asarray(x.toarray() if hasattr(x, "toarray") else x, dtype=np.float32)
+
+
+def _json_value(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _json_value(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_value(v) for v in value]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def write_record(record: dict[str, Any], path: str | os.PathLike) -> None:
+    """Write a metrics record as strict JSON (NaN as null), atomically."""
+    write_text_atomic(json.dumps(_json_value(record), indent=2) + "\n", path)

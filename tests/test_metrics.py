@@ -1,0 +1,234 @@
+"""Metrics equal scib / scib-metrics / scanpy and plain reference computations on the same input."""
+
+from __future__ import annotations
+
+import anndata as ad
+import numpy as np
+import pandas as pd
+import pytest
+import scanpy as sc
+import scib
+from conftest import CELLBENCH
+from scipy.stats import chi2
+from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
+from sklearn.neighbors import NearestNeighbors
+
+from claire.bench.metrics import (
+    PAPER_RESOLUTIONS,
+    MetricSettings,
+    batch_asw,
+    compute_all,
+    kbet,
+    label_asw,
+    nmi_ari,
+)
+from claire.bench.metrics import clustering as clustering_module
+from claire.bench.metrics.pairwise import pairwise_summary
+
+
+def blobs(n_cells: int = 600, seed: int = 0, dim: int = 12) -> ad.AnnData:
+    """Cell types as Gaussian blobs with a batch shift, plus three awkward cell types.
+
+    'solo' lives in one batch only (scib skips it in bASW), 'one_each' has exactly one
+    cell per batch (also skipped), 'lonely' has a single cell in batch b2 (silhouette 0).
+    """
+    rng = np.random.default_rng(seed)
+    types = rng.choice(["t1", "t2", "t3", "t4"], size=n_cells, p=[0.4, 0.3, 0.2, 0.1])
+    types, batches = types.astype(object), rng.choice(["b0", "b1", "b2"], size=n_cells)
+    types[:25], batches[:25] = "solo", "b0"
+    types[25:28], batches[25:28] = "one_each", ["b0", "b1", "b2"]
+    types[28:40], batches[28:40] = "lonely", ["b2"] + ["b0", "b1"] * 5 + ["b0"]
+    centres = {t: rng.normal(0, 3, dim) for t in np.unique(types)}
+    shifts = {b: rng.normal(0, 0.8, dim) for b in np.unique(batches)}
+    emb = np.stack([centres[t] + shifts[b] for t, b in zip(types, batches, strict=True)])
+    emb = (emb + rng.normal(0, 1.0, emb.shape)).astype(np.float32)
+    obs = pd.DataFrame(
+        {"batch": pd.Categorical(batches), "cell_type": pd.Categorical(types)},
+        index=[f"c{i}" for i in range(n_cells)],
+    )
+    return ad.AnnData(obs=obs, obsm={"X_emb": emb})
+
+
+@pytest.fixture(scope="module")
+def data() -> ad.AnnData:
+    return blobs()
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_basw_equals_scib_silhouette_batch(data, dtype):
+    ours = batch_asw(data.obsm["X_emb"], data.obs["batch"], data.obs["cell_type"], dtype=dtype)
+    theirs = scib.metrics.silhouette_batch(data, "batch", "cell_type", "X_emb", verbose=False)
+    assert ours == pytest.approx(float(theirs), abs=1e-6)
+
+
+def test_basw_equals_scib_metrics_silhouette_batch(data):
+    import scib_metrics
+
+    theirs = scib_metrics.silhouette_batch(
+        data.obsm["X_emb"], data.obs["cell_type"].to_numpy(), data.obs["batch"].to_numpy()
+    )
+    ours = batch_asw(data.obsm["X_emb"], data.obs["batch"], data.obs["cell_type"])
+    assert ours == pytest.approx(float(theirs), abs=1e-5)  # scib-metrics computes in float32
+
+
+def test_basw_leaves_out_cell_types_of_a_single_batch(data):
+    """Dropping the skipped types ('solo': one batch, 'one_each': a cell per batch) is a no-op."""
+    keep = ~data.obs["cell_type"].isin(["solo", "one_each"]).to_numpy()
+    full = batch_asw(data.obsm["X_emb"], data.obs["batch"], data.obs["cell_type"])
+    sub = batch_asw(data.obsm["X_emb"][keep], data.obs["batch"][keep], data.obs["cell_type"][keep])
+    assert full == pytest.approx(sub, abs=1e-7)  # float32 products: rounding only
+    # ... while the single-batch type would change the score if it were counted
+    solo = data.obs["cell_type"].eq("solo").to_numpy()
+    relabelled = data.obs["cell_type"].astype(str).where(~solo, "t1")
+    assert batch_asw(data.obsm["X_emb"], data.obs["batch"], relabelled) != pytest.approx(full)
+
+
+def test_basw_is_nan_when_no_cell_type_spans_two_batches():
+    rng = np.random.default_rng(3)
+    emb = rng.normal(size=(60, 4))
+    batches = np.repeat(["a", "b", "c"], 20)
+    labels = np.repeat(["x", "y", "z"], 20)  # every type lives in one batch
+    assert np.isnan(batch_asw(emb, batches, labels))
+
+
+def test_casw_equals_scib_silhouette(data):
+    ours = label_asw(data.obsm["X_emb"], data.obs["cell_type"])
+    theirs = scib.metrics.silhouette(data, "cell_type", "X_emb")
+    assert ours == pytest.approx(float(theirs), abs=1e-6)
+
+
+def test_knn_is_exact_and_starts_with_the_cell(data):
+    emb = data.obsm["X_emb"]
+    codes = data.obs["cell_type"].cat.codes.to_numpy().astype(np.int64)
+    summary = pairwise_summary(emb, codes, np.zeros(len(codes), dtype=np.int64), k=15)
+    dist, idx = NearestNeighbors(n_neighbors=15).fit(emb.astype(np.float64)).kneighbors()
+    assert (summary.knn_indices[:, 0] == np.arange(len(codes))).all()
+    np.testing.assert_array_equal(summary.knn_indices[:, 1:], idx[:, :14])
+    np.testing.assert_allclose(summary.knn_distances[:, 1:], dist[:, :14], atol=1e-4)
+
+
+def reference_kbet(emb: np.ndarray, batches: np.ndarray, k: int, alpha: float) -> float:
+    """scETM's calculate_kbet, written out: exact k-NN with the cell, chi-square per cell."""
+    _, idx = NearestNeighbors(n_neighbors=k - 1).fit(emb.astype(np.float64)).kneighbors()
+    idx = np.hstack([np.arange(len(emb))[:, None], idx])
+    batch_values = pd.Categorical(batches)
+    ideal = pd.Series(batch_values).value_counts(normalize=True, sort=False).to_numpy()
+    dof = ideal.size - 1
+    accepted = 0
+    for row in idx:
+        observed = pd.Series(batch_values[row]).value_counts(sort=False).to_numpy()
+        stat = np.sum((observed - ideal * k) ** 2 / (ideal * k))
+        accepted += (1 - chi2.cdf(stat, dof)) >= alpha
+    return accepted / len(emb)
+
+
+@pytest.mark.parametrize(("k", "alpha"), [(15, 0.05), (30, 0.01)])
+def test_kbet_equals_reference(data, k, alpha):
+    emb, batches = data.obsm["X_emb"], data.obs["batch"].to_numpy()
+    ours = kbet(emb, batches, k=k, alpha=alpha)
+    assert ours == pytest.approx(reference_kbet(emb, batches, k, alpha), abs=1e-12)
+    assert 0.0 < ours < 1.0  # the batch shift makes some neighbourhoods fail
+
+
+def test_kbet_accepts_well_mixed_and_rejects_separated_batches():
+    rng = np.random.default_rng(5)
+    emb = rng.normal(size=(400, 5))
+    batches = rng.choice(["a", "b"], size=400)
+    assert kbet(emb, batches) > 0.85
+    apart = emb + np.where(batches == "a", 6.0, 0.0)[:, None]  # each batch its own blob
+    assert kbet(apart, batches) == 0.0
+
+
+def reference_louvain_sweep(adata: ad.AnnData, resolutions) -> tuple[float, float, float, list]:
+    """scanpy's own neighbours + louvain per resolution, sklearn NMI/ARI, highest NMI kept."""
+    adata = adata.copy()
+    sc.pp.neighbors(adata, n_neighbors=15, use_rep="X_emb")
+    scores = []
+    for res in resolutions:
+        sc.tl.louvain(adata, resolution=res, key_added="cl")
+        truth, found = adata.obs["cell_type"], adata.obs["cl"]
+        scores.append(
+            (normalized_mutual_info_score(truth, found), adjusted_rand_score(truth, found))
+        )
+    best = int(np.argmax([s[0] for s in scores]))
+    return scores[best][0], scores[best][1], resolutions[best], scores
+
+
+def test_louvain_sweep_equals_scanpy_reference_and_scib(data):
+    resolutions = list(PAPER_RESOLUTIONS)
+    result = nmi_ari(data.obsm["X_emb"], data.obs["cell_type"], resolutions=resolutions, seed=0)
+    nmi, ari, res, scores = reference_louvain_sweep(data, resolutions)
+    assert (result.nmi, result.ari, result.resolution) == pytest.approx((nmi, ari, res), abs=1e-12)
+    np.testing.assert_allclose(result.table[["nmi", "ari"]].to_numpy(), scores, atol=1e-12)
+
+    scib_data = data.copy()
+    sc.pp.neighbors(scib_data, n_neighbors=15, use_rep="X_emb")
+    res_max, nmi_max, _ = scib.metrics.opt_louvain(
+        scib_data, label_key="cell_type", cluster_key="cl", verbose=False
+    )
+    assert (result.resolution, result.nmi) == pytest.approx((res_max, nmi_max), abs=1e-12)
+    assert result.ari == pytest.approx(
+        adjusted_rand_score(scib_data.obs["cell_type"], scib_data.obs["cl"]), abs=1e-12
+    )
+
+
+def test_louvain_sweep_in_processes_matches_serial(data, monkeypatch):
+    resolutions = [0.2, 0.6, 1.0, 1.4]
+    serial = nmi_ari(data.obsm["X_emb"], data.obs["cell_type"], resolutions=resolutions)
+    monkeypatch.setattr(clustering_module, "_MIN_CELLS_FOR_PROCESSES", 0)
+    parallel = nmi_ari(data.obsm["X_emb"], data.obs["cell_type"], resolutions=resolutions, n_jobs=2)
+    pd.testing.assert_frame_equal(serial.table, parallel.table)
+    np.testing.assert_array_equal(serial.clusters, parallel.clusters)
+
+
+def test_louvain_is_deterministic_for_a_seed(data):
+    a = nmi_ari(data.obsm["X_emb"], data.obs["cell_type"], resolutions=[1.0], seed=7)
+    b = nmi_ari(data.obsm["X_emb"], data.obs["cell_type"], resolutions=[1.0], seed=7)
+    np.testing.assert_array_equal(a.clusters, b.clusters)
+
+
+def test_compute_all_matches_the_single_metric_functions(data):
+    timings: dict[str, float] = {}
+    values = compute_all(data, settings=MetricSettings(), timings=timings)
+    emb, batches, labels = data.obsm["X_emb"], data.obs["batch"], data.obs["cell_type"]
+    assert values["basw"] == pytest.approx(batch_asw(emb, batches, labels), abs=1e-12)
+    assert values["casw"] == pytest.approx(label_asw(emb, labels), abs=1e-12)
+    assert values["kbet"] == pytest.approx(kbet(emb, batches), abs=1e-12)
+    sweep = nmi_ari(emb, labels)
+    assert (values["nmi"], values["ari"], values["best_resolution"]) == pytest.approx(
+        (sweep.nmi, sweep.ari, sweep.resolution)
+    )
+    assert {"basw", "casw", "kbet", "louvain sweep (nmi, ari)"} <= set(timings)
+    # the same numbers from plain arrays
+    same = compute_all(emb, batches.to_numpy(), labels.to_numpy())
+    assert same == pytest.approx(values)
+
+
+def test_compute_all_on_real_data_equals_scib():
+    if not CELLBENCH.exists():
+        pytest.skip("real data missing")
+    adata = ad.read_h5ad(CELLBENCH)
+    sc.pp.normalize_total(adata, target_sum=1e4)
+    sc.pp.log1p(adata)
+    sc.pp.highly_variable_genes(adata, n_top_genes=1000)
+    adata = adata[:, adata.var["highly_variable"]].copy()
+    sc.pp.pca(adata, n_comps=30, random_state=0)
+    adata.obs["cell_type"] = adata.obs["celltype"].astype("category")
+    adata.obs["batch"] = adata.obs["batch"].astype("category")
+    adata.obsm["X_emb"] = adata.obsm["X_pca"]
+    values = compute_all(adata)
+
+    assert values["basw"] == pytest.approx(
+        float(scib.metrics.silhouette_batch(adata, "batch", "cell_type", "X_emb", verbose=False)),
+        abs=1e-6,
+    )
+    assert values["casw"] == pytest.approx(
+        float(scib.metrics.silhouette(adata, "cell_type", "X_emb")), abs=1e-6
+    )
+    sc.pp.neighbors(adata, n_neighbors=15, use_rep="X_emb")
+    res, nmi, _ = scib.metrics.opt_louvain(adata, "cell_type", "cl", verbose=False)
+    assert (values["best_resolution"], values["nmi"]) == pytest.approx((res, nmi), abs=1e-12)
+    ari = adjusted_rand_score(adata.obs["cell_type"], adata.obs["cl"])
+    assert values["ari"] == pytest.approx(ari, abs=1e-12)
+    # five well separated cell lines: high bio conservation
+    assert values["nmi"] > 0.8 and values["ari"] > 0.8

@@ -1,0 +1,51 @@
+"""The metrics rules in a real Snakemake run: per-pair records, tables, a failed method."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+from conftest import PCA_METHOD, ROOT, run_snakemake, tiny_dataset
+
+TOY = ROOT / "tests" / "plugins" / "toy_method.py"
+TABLES = ("raw_metrics.csv", "scores.csv", "benchmark.md", "training_curves.csv")
+
+
+@pytest.mark.slow
+def test_workflow_scores_methods_and_lists_the_failed_one(tmp_path):
+    config = {
+        "metrics": {"resolutions": [0.5, 1.0, 1.5], "threads": 1},
+        "datasets": {"tiny": tiny_dataset(n_cells=300, n_genes=300)},
+        "methods": {
+            "pca": PCA_METHOD,
+            "unintegrated": {**PCA_METHOD, "params": {"n_comps": 10}},
+            "broken": {"runner": "python", "module": str(TOY), "params": {"fail": True}},
+        },
+    }
+    targets = tuple(f"results/tables/{name}" for name in TABLES)
+    proc = run_snakemake(tmp_path, config, targets=targets)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+
+    results = tmp_path / "results"
+    broken = json.loads((results / "metrics/tiny/broken.json").read_text())
+    assert broken["status"] == "failed" and "failed on purpose" in broken["error"]
+    assert "basw" not in broken
+    pca = json.loads((results / "metrics/tiny/pca.json").read_text())
+    assert pca["status"] == "ok" and pca["n_cells"] == 300
+    assert all(0.0 <= pca[m] <= 1.0 for m in ("basw", "kbet", "ari", "nmi", "casw"))
+    assert pca["best_resolution"] in (0.5, 1.0, 1.5)
+
+    raw = pd.read_csv(results / "tables/raw_metrics.csv").set_index("method")
+    assert raw.loc["broken", "status"] == "failed" and pd.isna(raw.loc["broken", "nmi"])
+    assert raw.loc["pca", "nmi"] == pytest.approx(pca["nmi"])
+    scores = pd.read_csv(results / "tables/scores.csv").set_index("method")
+    assert sorted(scores["rank"].dropna().astype(int)) in ([1, 2], [1, 1])
+    assert pd.isna(scores.loc["broken", "rank"]) and pd.isna(scores.loc["broken", "f1"])
+    assert "| broken | failed |" in (results / "tables/benchmark.md").read_text()
+    curves = pd.read_csv(results / "tables/training_curves.csv")  # no claire-runner method
+    assert list(curves.columns) == ["dataset", "method", "epoch", "basw", "kbet", "ari", "nmi"]
+    for rule in ("compute_metrics/tiny/pca", "compute_metrics/tiny/broken"):
+        assert (results / f"benchmarks/{rule}.tsv").exists()
+        assert (results / f"logs/{rule}.log").stat().st_size > 0
+    assert not list(results.rglob("*.tmp"))

@@ -1,0 +1,19 @@
+"""Snakemake adapter: metrics of every embedding snapshot -> {dataset}/{method}.curve.csv."""
+
+import anndata as ad
+
+from claire.bench.io import write_text_atomic
+from claire.bench.logs import run_logged
+from claire.bench.metrics import MetricSettings
+from claire.bench.metrics.evaluate import training_curve
+
+
+def main() -> None:
+    settings = MetricSettings.from_config(
+        snakemake.params.metrics, seed=snakemake.params.seed, n_jobs=snakemake.threads
+    )
+    curve = training_curve(ad.read_h5ad(snakemake.input[0]), settings)
+    write_text_atomic(curve.to_csv(index=False), snakemake.output[0])
+
+
+run_logged(main, snakemake.log[0])
