@@ -7,12 +7,14 @@ under a temporary folder, run a small configuration through ``snakemake --execut
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
 import socket
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -73,6 +75,10 @@ def test_slurm_profile_without_settings_names_no_site(monkeypatch):
     assert per_rule["integrate_claire:gpu"] == "1"
     assert int(per_rule["integrate_claire:cpus_per_gpu"]) >= 1
     assert not any(key.endswith(":slurm_partition") for key in per_rule)
+    # More memory where the paper's datasets need it, doubled on the retry after an OOM kill.
+    for rule, floor in (("compute_metrics", 16000), ("integrate_rscript", 32000)):
+        mem = per_rule[f"{rule}:mem_mb"]
+        assert eval(mem, {"attempt": 1}) >= floor and eval(mem, {"attempt": 2}) >= 2 * floor
     # The plugin rejects --gpus/--gres in slurm_extra: GPUs go through the gpu resource.
     assert all(key.split(":")[1] != "slurm_extra" for key in per_rule)
 
@@ -225,8 +231,11 @@ def _tiny_config() -> dict:
     }
 
 
-TARGETS = tuple(f"results/integration/tiny/{m}.h5ad" for m in ("pca", "pca_gpu"))
-RULE_JOBS = {"raw_data": 1, "preprocess": 1, "integrate_python": 2}
+METHODS = ("pca", "pca_gpu")
+EMBEDDINGS = tuple(f"results/integration/tiny/{m}.h5ad" for m in METHODS)
+METRICS = tuple(f"results/metrics/tiny/{m}.json" for m in METHODS)
+TARGETS = EMBEDDINGS + METRICS
+RULE_JOBS = {"raw_data": 1, "preprocess": 1, "integrate_python": 2, "compute_metrics": 2}
 
 
 def _run_through_slurm(workdir: Path, cluster: Cluster) -> subprocess.CompletedProcess:
@@ -265,7 +274,11 @@ def _run_through_slurm(workdir: Path, cluster: Cluster) -> subprocess.CompletedP
 
 @pytest.mark.slurm
 def test_workflow_through_slurm_equals_local_run(slurm_cluster, tmp_path):
-    on_slurm = _run_through_slurm(tmp_path / "slurm", slurm_cluster)
+    # The local reference run goes on meanwhile (the SLURM run mostly waits on polling).
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        local_run = pool.submit(run_snakemake, tmp_path / "local", _tiny_config(), TARGETS)
+        on_slurm = _run_through_slurm(tmp_path / "slurm", slurm_cluster)
+        local = local_run.result()
     output = on_slurm.stdout + on_slurm.stderr
     assert on_slurm.returncode == 0, f"rc={on_slurm.returncode}\n{output[-6000:]}"
 
@@ -294,14 +307,18 @@ def test_workflow_through_slurm_equals_local_run(slurm_cluster, tmp_path):
         placement[method] = (records[job_id]["Partition"], "TresPerJob=gres:gpu:1" in shown)
     assert placement == {"pca": ("cpu", False), "pca_gpu": ("gpu", True)}
 
-    local = run_snakemake(tmp_path / "local", _tiny_config(), targets=TARGETS)
     assert local.returncode == 0, local.stderr[-4000:]
     for relative in ("results/data/tiny/raw.h5ad", "results/data/tiny/preprocessed.h5ad"):
         a, b = (ad.read_h5ad(tmp_path / run / relative) for run in ("slurm", "local"))
         assert list(a.obs_names) == list(b.obs_names) and list(a.var_names) == list(b.var_names)
         np.testing.assert_array_equal(a.X.toarray(), b.X.toarray())
-    for relative in TARGETS:
+    for relative in EMBEDDINGS:
         a, b = (ad.read_h5ad(tmp_path / run / relative) for run in ("slurm", "local"))
         assert a.uns["integration"]["status"] == b.uns["integration"]["status"] == "ok"
         assert list(a.obs_names) == list(b.obs_names)
         np.testing.assert_allclose(a.obsm["X_emb"], b.obsm["X_emb"], rtol=1e-4, atol=1e-5)
+    for relative in METRICS:
+        a, b = (json.loads((tmp_path / run / relative).read_text()) for run in ("slurm", "local"))
+        assert a["status"] == b["status"] == "ok"
+        for metric in ("basw", "kbet", "nmi", "ari"):
+            assert a[metric] == pytest.approx(b[metric], abs=1e-6), metric
