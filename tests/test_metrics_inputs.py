@@ -61,6 +61,14 @@ def test_missing_labels_and_tiny_inputs_are_input_errors(data):
         compute_all(data, embedding_key="X_nothing")
 
 
+def test_unused_categories_change_nothing(data):
+    values = compute_all(data, settings=FAST)
+    padded = data.copy()
+    for key in ("batch", "cell_type"):
+        padded.obs[key] = padded.obs[key].cat.add_categories([f"absent_{key}"])
+    assert compute_all(padded, settings=FAST) == pytest.approx(values)
+
+
 def test_settings_from_config_block():
     settings = MetricSettings.from_config(
         {"k": 10, "resolutions": [0.5, 1], "seed": None, "threads": 3, "mem_mb": 100}, seed=4

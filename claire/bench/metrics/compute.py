@@ -103,19 +103,20 @@ class MetricInputs:
 
 
 def _codes(values: Any, n_cells: int, role: str) -> np.ndarray:
+    """Consecutive integer codes 0..G-1 of the groups present (unused categories dropped)."""
     series = pd.Series(np.asarray(values).ravel() if not isinstance(values, pd.Series) else values)
     if series.size != n_cells:
         raise InputError(f"{role}: {series.size} values for {n_cells} cells")
     if series.isna().any():
         raise InputError(f"{role}: {int(series.isna().sum())} missing (NaN) values")
-    return pd.Categorical(series).codes.astype(np.int64)
+    return pd.Categorical(series).remove_unused_categories().codes.astype(np.int64)
 
 
 def prepare_inputs(embedding: Any, batches: Any, labels: Any, min_cells: int = 2) -> MetricInputs:
     """Validate an embedding with its batch and cell-type labels; raise InputError if unusable.
 
     The embedding must be 2-D, finite, one row per label; there must be at least two
-    batches and more than ``min_cells`` cells.
+    batches and at least ``min_cells`` cells.
     """
     n_cells = len(labels)
     emb = validate_embedding(embedding, n_cells, "embedding")
