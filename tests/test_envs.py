@@ -98,7 +98,7 @@ def workflow_rules(configfile: Path) -> dict:
         timeout=120,
         check=False,
     )
-    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert proc.returncode == 0, proc.stderr[-1500:]
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
