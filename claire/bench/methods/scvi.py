@@ -51,9 +51,18 @@ def run(
     batch_size: int = 128,
     accelerator: str = "auto",
     log_every: int = 10,
+    torch_threads: int | None = None,
 ) -> np.ndarray:
-    """Train scVI on ``layers["counts"]`` with the batch as covariate; return the latent mean."""
+    """Train scVI on ``layers["counts"]`` with the batch as covariate; return the latent mean.
+
+    ``torch_threads`` caps PyTorch's CPU threads (None: PyTorch's default, every core);
+    set it to the job's thread count so parallel jobs do not oversubscribe the CPUs.
+    """
     import scvi  # deferred: importing scvi-tools takes seconds
+    import torch
+
+    if torch_threads is not None:
+        torch.set_num_threads(torch_threads)
 
     if "counts" not in adata.layers:
         raise InputError("scvi: layers['counts'] with the raw counts of the HVGs is missing")
