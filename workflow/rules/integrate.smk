@@ -68,3 +68,44 @@ rule integrate_rscript:
 
 
 # ---- end of R methods -------------------------------------------------------------------
+
+
+# ---- CLAIRE (runner claire): the trainer rule, GPU-ready ---------------------------------
+# Trains CLAIRE or an ablation (method params `variant`) per dataset. Hyper-parameters are
+# the method's params overlaid with the dataset's `claire` block (per-dataset paper settings);
+# the device is CUDA when the job sees a GPU, else CPU. resources.gpu comes from the method
+# entry (0 by default; the local and SLURM profiles give this rule one GPU). The result
+# carries obsm["X_emb_epoch_<e>"] snapshots and uns["claire"] besides the standard contract.
+
+
+rule integrate_claire:
+    input:
+        preprocessed,
+    output:
+        f"{RESULTS}/integration/{{dataset}}/{{method}}.h5ad",
+    log:
+        f"{RESULTS}/logs/integrate/{{dataset}}/{{method}}.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/integrate/{{dataset}}/{{method}}.tsv"
+    wildcard_constraints:
+        method=alternatives(methods_by_runner("claire")),
+    conda:
+        method_env
+    threads: method_threads
+    resources:
+        mem_mb=method_resource("mem_mb", 8000),
+        runtime=method_resource("runtime", 120),
+        gpu=method_resource("gpu", 0),
+    params:
+        # the method's params overlaid with the dataset's `claire` overrides
+        claire_params=lambda wildcards: {
+            **METHODS[wildcards.method].get("params", {}),
+            **DATASETS[wildcards.dataset].get("claire", {}),
+        },
+        seed=SEED,
+        record_errors=RECORD_ERRORS,
+    script:
+        "../scripts/run_claire.py"
+
+
+# ---- end of CLAIRE ----------------------------------------------------------------------
