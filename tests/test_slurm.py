@@ -14,6 +14,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -208,11 +209,14 @@ def test_script_runs_a_job_and_stops_every_daemon(slurm_cluster):
     assert re.search(r"^\S+ gpu idle", status.stdout, flags=re.MULTILINE)
 
     submitted = slurm_cluster.run(
-        "sbatch", "--parsable", "--wait", "-p", "gpu", "--gpus=1", "--mem=100",
+        "sbatch", "--parsable", "-p", "gpu", "--gpus=1", "--mem=100",
         "-o", str(slurm_cluster.folder / "job.out"), "--wrap", "hostname",
     )  # fmt: skip
     assert submitted.returncode == 0, submitted.stderr
     job_id = submitted.stdout.strip().split(";")[0]
+    deadline = time.monotonic() + 60
+    while job_id not in slurm_cluster.job_records() and time.monotonic() < deadline:
+        time.sleep(0.5)
     record = slurm_cluster.job_records()[job_id]
     assert record["JobState"] == "COMPLETED" and record["Partition"] == "gpu"
     assert (slurm_cluster.folder / "job.out").read_text().strip() == socket.gethostname()
@@ -223,19 +227,36 @@ def test_script_runs_a_job_and_stops_every_daemon(slurm_cluster):
         assert not Path(f"/proc/{pid}").exists(), f"daemon {pid} survived stop"
 
 
+CLAIRE_METHOD = {
+    "runner": "claire",
+    "env": "envs/claire.yaml",
+    "params": {"epochs": 3, "refine_epoch": 1},
+}
+
+
 def _tiny_config() -> dict:
-    """One small simulated dataset; PCA twice, once declared a GPU method for the profile."""
+    """One small simulated dataset; a short CLAIRE run and PCA twice, once as a GPU method."""
     return {
         "datasets": {"tiny": tiny_dataset()},
-        "methods": {"pca": PCA_METHOD, "pca_gpu": {**PCA_METHOD, "params": {"n_comps": 10}}},
+        "methods": {
+            "pca": PCA_METHOD,
+            "pca_gpu": {**PCA_METHOD, "params": {"n_comps": 10}},
+            "claire": CLAIRE_METHOD,
+        },
     }
 
 
-METHODS = ("pca", "pca_gpu")
+METHODS = ("pca", "pca_gpu", "claire")
 EMBEDDINGS = tuple(f"results/integration/tiny/{m}.h5ad" for m in METHODS)
-METRICS = tuple(f"results/metrics/tiny/{m}.json" for m in METHODS)
+METRICS = tuple(f"results/metrics/tiny/{m}.json" for m in ("pca", "pca_gpu"))
 TARGETS = EMBEDDINGS + METRICS
-RULE_JOBS = {"raw_data": 1, "preprocess": 1, "integrate_python": 2, "compute_metrics": 2}
+RULE_JOBS = {
+    "raw_data": 1,
+    "preprocess": 1,
+    "integrate_python": 2,
+    "integrate_claire": 1,
+    "compute_metrics": 2,
+}
 
 
 def _run_through_slurm(workdir: Path, cluster: Cluster) -> subprocess.CompletedProcess:
@@ -299,13 +320,17 @@ def test_workflow_through_slurm_equals_local_run(slurm_cluster, tmp_path):
         assert records[job_id]["JobState"] == "COMPLETED", records.get(job_id)
     print(f"SLURM job ids seen: {', '.join(job_ids)}")
 
-    # Placement from the profile: the GPU method on the gpu partition with one GPU.
+    # Placement from the profile: CLAIRE and the GPU method on the gpu partition with a GPU.
     placement = {}
-    for job_id in by_rule["integrate_python"]:
+    for job_id in by_rule["integrate_python"] + by_rule["integrate_claire"]:
         shown = slurm_cluster.run("scontrol", "show", "job", job_id).stdout
         method = wildcards[job_id].removeprefix("tiny_")
         placement[method] = (records[job_id]["Partition"], "TresPerJob=gres:gpu:1" in shown)
-    assert placement == {"pca": ("cpu", False), "pca_gpu": ("gpu", True)}
+    assert placement == {
+        "pca": ("cpu", False),
+        "pca_gpu": ("gpu", True),
+        "claire": ("gpu", True),
+    }
 
     assert local.returncode == 0, local.stderr[-4000:]
     for relative in ("results/data/tiny/raw.h5ad", "results/data/tiny/preprocessed.h5ad"):
