@@ -26,7 +26,8 @@ suppressPackageStartupMessages({
 log_line <- function(...) message(format(Sys.time(), "%Y-%m-%d %H:%M:%S"), " seurat: ", ...)
 
 read_exchange <- function(dir) {
-  genes <- read.csv(file.path(dir, "genes.csv"), stringsAsFactors = FALSE)$gene
+  # Seurat turns "_" in feature names into "-"; do it here, keeping the names unique.
+  genes <- make.unique(gsub("_", "-", read.csv(file.path(dir, "genes.csv"))$gene, fixed = TRUE))
   cells <- read.csv(file.path(dir, "cells.csv"), stringsAsFactors = FALSE)
   counts <- as(readMM(file.path(dir, "counts.mtx")), "CsparseMatrix")
   logcounts <- as(readMM(file.path(dir, "logcounts.mtx")), "CsparseMatrix")
