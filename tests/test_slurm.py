@@ -77,9 +77,14 @@ def test_slurm_profile_without_settings_names_no_site(monkeypatch):
     assert int(per_rule["integrate_claire:cpus_per_gpu"]) >= 1
     assert not any(key.endswith(":slurm_partition") for key in per_rule)
     # More memory where the paper's datasets need it, doubled on the retry after an OOM kill.
-    for rule, floor in (("compute_metrics", 16000), ("integrate_rscript", 32000)):
-        mem = per_rule[f"{rule}:mem_mb"]
+    for rule, floor in (
+        ("compute_metrics", 16000),
+        ("training_curve", 16000),
+        ("integrate_rscript", 32000),
+    ):
+        mem, runtime = per_rule[f"{rule}:mem_mb"], per_rule[f"{rule}:runtime"]
         assert eval(mem, {"attempt": 1}) >= floor and eval(mem, {"attempt": 2}) >= 2 * floor
+        assert eval(runtime, {"attempt": 2}) == 2 * eval(runtime, {"attempt": 1}) >= 120
     # The plugin rejects --gpus/--gres in slurm_extra: GPUs go through the gpu resource.
     assert all(key.split(":")[1] != "slurm_extra" for key in per_rule)
 
