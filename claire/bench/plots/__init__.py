@@ -11,11 +11,17 @@ from claire.bench.plots.runtime import plot_runtime_memory
 from claire.bench.plots.save import save_figure
 from claire.bench.plots.scores import plot_batch_vs_bio, plot_f1_bars
 from claire.bench.plots.sensitivity import plot_sensitivity
-from claire.bench.plots.umap import compute_umap, plot_umap_grid, subsample_indices
+from claire.bench.plots.umap import (
+    compute_umap,
+    embedding_umaps,
+    plot_umap_grid,
+    subsample_indices,
+)
 
 __all__ = [
     "compute_umap",
     "display_name",
+    "embedding_umaps",
     "method_palette",
     "order_methods",
     "plot_batch_vs_bio",

@@ -1,0 +1,51 @@
+"""Settings and helpers of the figure and report rules (report.smk)."""
+
+from claire.bench.sensitivity import grid_points
+
+REPORT = config.get("report", {})
+FIGURES = f"{RESULTS}/figures"
+UMAP_SETTINGS = {
+    "umap_max_cells": REPORT.get("umap_max_cells", 3000),
+    "umap_neighbors": REPORT.get("umap_neighbors", 15),
+}
+# CLAIRE and its ablations (runner claire): snapshots, refinement statistics.
+CLAIRE_METHODS = methods_by_runner("claire")
+SENSITIVITY = REPORT.get("sensitivity", {})
+SENSITIVITY_ON = SENSITIVITY.get("enabled", False)
+SENSITIVITY_GRID = {p: SENSITIVITY.get(p, []) for p in ("alpha", "knn", "eta")}
+
+
+def figure(name):
+    """PNG (shown in the report) and PDF paths of a figure."""
+    return [f"{FIGURES}/{name}.png", f"{FIGURES}/{name}.pdf"]
+
+
+def report_png(name, category, subcategory=None, caption=None, labels=None):
+    """The figure's PNG wrapped for the report, then its PDF."""
+    png, pdf = figure(name)
+    caption = f"../report/{caption or name}.rst"
+    shown = report(
+        png, caption=caption, category=category, subcategory=subcategory, labels=labels
+    )
+    return [shown, pdf]
+
+
+def report_resources(runtime=10, mem_mb=2000):
+    return {"mem_mb": mem_mb, "runtime": runtime}
+
+
+def sensitivity_method():
+    name = SENSITIVITY.get("method", "claire")
+    if name not in config["methods"]:
+        raise ValueError(
+            f"report.sensitivity.method {name!r} is not a method of the config"
+        )
+    return config["methods"][name]
+
+
+def sensitivity_records(wildcards):
+    return [
+        f"{RESULTS}/sensitivity/{dataset}/{param}/{value}.json"
+        for dataset in SENSITIVITY.get("datasets") or list(DATASETS)
+        for param, value in grid_points(SENSITIVITY_GRID)
+    ]

@@ -1,0 +1,13 @@
+"""Snakemake adapter: uns["claire"]["refinement"] of CLAIRE results -> seed_refinement.csv."""
+
+from claire.bench.collect import seed_refinement_table
+from claire.bench.io import write_text_atomic
+from claire.bench.logs import run_logged
+
+
+def main() -> None:
+    table = seed_refinement_table(snakemake.input.results)
+    write_text_atomic(table.to_csv(index=False), snakemake.output[0])
+
+
+run_logged(main, snakemake.log[0])
