@@ -152,6 +152,7 @@ def main() -> None:
     for n_cells in args.sizes:
         adata = synthetic_embedding(n_cells, seed=args.seed)
         ours = time_ours(adata, args.threads)
+        print(f"\n{n_cells} cells, ours: {ours[2]:.1f} s wall, {ours[3]:.1f} s CPU", flush=True)
         skip = args.skip_scib_above is not None and n_cells > args.skip_scib_above
         report(n_cells, ours, None if skip else time_scib(adata, args.threads))
         print("load average now: {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()), flush=True)

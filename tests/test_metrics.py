@@ -107,6 +107,17 @@ def test_knn_is_exact_and_starts_with_the_cell(data):
     np.testing.assert_allclose(summary.knn_distances[:, 1:], dist[:, :14], atol=1e-4)
 
 
+def test_pairwise_pass_is_identical_with_threads_and_small_tiles(data):
+    emb = data.obsm["X_emb"]
+    labels = data.obs["cell_type"].cat.codes.to_numpy().astype(np.int64)
+    batches = data.obs["batch"].cat.codes.to_numpy().astype(np.int64)
+    one = pairwise_summary(emb, labels, batches, k=15)
+    tiled = pairwise_summary(emb, labels, batches, k=15, n_jobs=2, row_block=64, col_block=100)
+    np.testing.assert_array_equal(one.knn_indices, tiled.knn_indices)
+    np.testing.assert_allclose(one.label_sums, tiled.label_sums, rtol=1e-12)
+    np.testing.assert_allclose(one.batch_sums, tiled.batch_sums, rtol=1e-12)
+
+
 def reference_kbet(emb: np.ndarray, batches: np.ndarray, k: int, alpha: float) -> float:
     """scETM's calculate_kbet, written out: exact k-NN with the cell, chi-square per cell."""
     _, idx = NearestNeighbors(n_neighbors=k - 1).fit(emb.astype(np.float64)).kneighbors()

@@ -160,9 +160,14 @@ def _timed(timings: dict[str, float] | None, name: str) -> Iterator[None]:
         timings[name] = seconds
 
 
-def _summary(inputs: MetricInputs, k: int, dtype: str) -> PairwiseSummary:
+def _summary(inputs: MetricInputs, k: int, dtype: str, n_jobs: int = 1) -> PairwiseSummary:
     return pairwise_summary(
-        inputs.embedding, inputs.labels, inputs.batches, k=k, dtype=np.dtype(dtype).type
+        inputs.embedding,
+        inputs.labels,
+        inputs.batches,
+        k=k,
+        dtype=np.dtype(dtype).type,
+        n_jobs=n_jobs,
     )
 
 
@@ -192,7 +197,7 @@ def compute_all(
     results: dict[str, float] = {}
     with limited_threads(settings.n_jobs):
         with _timed(timings, "pairwise pass (k-NN + silhouette sums)"):
-            summary = _summary(inputs, k_pass, settings.dtype)
+            summary = _summary(inputs, k_pass, settings.dtype, settings.n_jobs)
         knn_idx = summary.knn_indices[:, : settings.k]
         knn_dist = summary.knn_distances[:, : settings.k]
         with _timed(timings, "basw"):

@@ -16,10 +16,12 @@ from __future__ import annotations
 import logging
 import math
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
-from numba import njit, prange
+from numba import njit
+from threadpoolctl import threadpool_limits
 
 log = logging.getLogger(__name__)
 
@@ -88,7 +90,7 @@ def _scan_range(row, rsq, col_sq, lo, hi, c0, knn_d2, knn_idx, a):
     return total
 
 
-@njit(cache=True, parallel=True, fastmath=_FAST)
+@njit(cache=True, nogil=True, fastmath=_FAST)
 def _accumulate_tile(
     gram,
     row_sq,
@@ -108,7 +110,7 @@ def _accumulate_tile(
     """Fold one Gram tile (rows r0.., columns c0..) into the sums and top-k lists."""
     m, w = gram.shape
     c1 = c0 + w
-    for a in prange(m):
+    for a in range(m):
         i = r0 + a
         row = gram[a]
         rsq = row_sq[a]
@@ -149,6 +151,7 @@ def pairwise_summary(
     batches: np.ndarray,
     k: int = 15,
     dtype: type = np.float32,
+    n_jobs: int = 1,
     row_block: int = 256,
     col_block: int = 16384,
 ) -> PairwiseSummary:
@@ -157,7 +160,8 @@ def pairwise_summary(
     ``labels`` and ``batches`` are integer codes 0..L-1 and 0..B-1. Distances are
     Euclidean, from a Gram matrix computed in ``dtype`` on the centred embedding
     (float32 agrees with float64 to ~1e-7 on silhouettes and is twice as fast) and
-    summed in float64. Threads: numba's and the BLAS's current settings.
+    summed in float64. Row blocks are spread over ``n_jobs`` threads, each running a
+    single-threaded BLAS product and the GIL-free kernel (no idle threads spinning).
     """
     n = embedding.shape[0]
     if not 2 <= k <= n:
@@ -176,14 +180,14 @@ def pairwise_summary(
     batch_sums = np.zeros((n, int(bat.max()) + 1))
     knn_d2 = np.full((n, k - 1), np.inf)
     knn_idx = np.full((n, k - 1), -1, dtype=np.int64)
-    gram = np.empty((row_block, col_block), dtype=dtype)
-    started, last_log = time.perf_counter(), time.perf_counter()
-    for r0 in range(0, n, row_block):
+
+    def row_pass(r0: int) -> int:
         r1 = min(n, r0 + row_block)
         rows = slice(r0, r1)
+        gram = np.empty((r1 - r0, min(col_block, n)), dtype=dtype)
         for c0 in _tile_order(n, r0, col_block):
             c1 = min(n, c0 + col_block)
-            tile = gram[: r1 - r0, : c1 - c0]
+            tile = gram[:, : c1 - c0]
             np.matmul(x[rows], x[c0:c1].T, out=tile)
             _accumulate_tile(
                 tile,
@@ -201,9 +205,16 @@ def pairwise_summary(
                 knn_d2[rows],
                 knn_idx[rows],
             )
-        if time.perf_counter() - last_log > 10:
-            last_log = time.perf_counter()
-            log.info("pairwise distances: %d/%d cells (%.0f s)", r1, n, last_log - started)
+        return r1 - r0
+
+    started = last_log = time.perf_counter()
+    done = 0
+    with threadpool_limits(limits=1), ThreadPoolExecutor(max_workers=n_jobs) as pool:
+        for n_rows in pool.map(row_pass, range(0, n, row_block)):
+            done += n_rows
+            if time.perf_counter() - last_log > 10:
+                last_log = time.perf_counter()
+                log.info("pairwise distances: %d/%d cells (%.0f s)", done, n, last_log - started)
 
     unsort = np.empty(n, dtype=np.int64)
     unsort[order] = np.arange(n)
