@@ -73,8 +73,8 @@ def test_slurm_profile_without_settings_names_no_site(monkeypatch):
     assert "slurm_partition" not in defaults and "slurm_account" not in defaults
     assert "slurm-status-command" not in options  # the plugin picks sacct where it works
     per_rule = resource_args(options, "set-resources")
-    assert per_rule["integrate_claire:gpu"] == "1"
-    assert int(per_rule["integrate_claire:cpus_per_gpu"]) >= 1
+    for rule in ("integrate_claire", "sensitivity_run"):  # the rules that train CLAIRE
+        assert per_rule[f"{rule}:gpu"] == "1" and int(per_rule[f"{rule}:cpus_per_gpu"]) >= 1
     assert not any(key.endswith(":slurm_partition") for key in per_rule)
     # More memory where the paper's datasets need it, doubled on the retry after an OOM kill.
     for rule, floor in (
@@ -107,6 +107,7 @@ def test_slurm_profile_takes_partitions_account_and_gpu_methods_from_env(monkeyp
     assert eval(defaults["slurm_account"]) == "123456"
     per_rule = resource_args(options, "set-resources")
     assert eval(per_rule["integrate_claire:slurm_partition"]) == "gpu-a100"
+    assert eval(per_rule["sensitivity_run:slurm_partition"]) == "gpu-a100"
 
     def for_method(key: str, method: str):
         wildcards = type("Wildcards", (), {"method": method})()
@@ -125,7 +126,8 @@ def test_local_profile_shares_the_gpus_and_caps_memory(monkeypatch):
     assert int(limits["gpu"]) == 1
     total_mb = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**20
     assert 0.5 * total_mb < int(limits["mem_mb"]) < total_mb
-    assert resource_args(options, "set-resources")["integrate_claire:gpu"] == "1"
+    per_rule = resource_args(options, "set-resources")
+    assert per_rule["integrate_claire:gpu"] == per_rule["sensitivity_run:gpu"] == "1"
 
     no_gpu = parse_profile(LOCAL_PROFILE, monkeypatch, CLAIRE_LOCAL_GPUS="0")
     assert "gpu" not in resource_args(no_gpu, "resources")
