@@ -9,16 +9,14 @@ modules it reaches, the method's adapter or R script) is listed in that env.
 from __future__ import annotations
 
 import ast
-import json
 import re
-import subprocess
 import sys
-from functools import cache
 from pathlib import Path
 
 import pytest
 import yaml
 from conftest import ROOT
+from workflow_rules import workflow_rules
 
 ENVS = ROOT / "envs"
 CONFIGS = [ROOT / "config" / name for name in ("config.yaml", "paper.yaml")]
@@ -41,65 +39,6 @@ PROVIDERS = {
 }
 # Imported by name but provided by Snakemake itself (the `snakemake` object of scripts).
 NOT_PACKAGES = {"snakemake", "claire"}
-
-# Loads the workflow (no DAG, no jobs) and prints, per rule, the env file(s) it runs in,
-# its script, and the methods it serves (for envs chosen per method).
-INTROSPECT = r"""
-import json, re, sys
-from pathlib import Path
-from types import SimpleNamespace
-
-from snakemake.api import SnakemakeApi
-from snakemake.settings.types import ConfigSettings, OutputSettings, ResourceSettings
-
-snakefile, configfile = Path(sys.argv[1]), Path(sys.argv[2])
-config = __import__("yaml").safe_load(configfile.read_text())
-with SnakemakeApi(OutputSettings(quiet={"all"})) as api:
-    workflow_api = api.workflow(
-        resource_settings=ResourceSettings(cores=1),
-        config_settings=ConfigSettings(configfiles=[configfile]),
-        snakefile=snakefile,
-        workdir=Path.cwd(),
-    )
-    rules = {}
-    for rule in workflow_api._workflow.rules:
-        basedir = Path(str(rule.basedir))
-        runs_code = bool(rule.script or rule.shellcmd or getattr(rule, "notebook", None))
-        pattern = rule.wildcard_constraints.get("method")
-        methods = [
-            name for name, spec in config["methods"].items()
-            if spec.get("enabled", True) and pattern and re.fullmatch(pattern, name)
-        ]
-        envs = {}
-        if callable(rule.conda_env):
-            for method in methods:
-                env = rule.conda_env(SimpleNamespace(method=method, dataset=None))
-                envs[method] = str(env) if env else None
-        elif rule.conda_env:
-            envs[""] = str((basedir / rule.conda_env).resolve())
-        rules[rule.name] = {
-            "runs_code": runs_code,
-            "script": str((basedir / rule.script).resolve()) if rule.script else None,
-            "envs": envs,
-            "env_per_method": callable(rule.conda_env),
-        }
-print(json.dumps(rules))
-"""
-
-
-@cache
-def workflow_rules(configfile: Path) -> dict:
-    """Rule name -> {runs_code, script, envs: {method or "": env}, env_per_method}."""
-    proc = subprocess.run(
-        [sys.executable, "-c", INTROSPECT, str(ROOT / "Snakefile"), str(configfile)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert proc.returncode == 0, proc.stderr[-1500:]
-    return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
 def load_env(path: Path) -> dict:

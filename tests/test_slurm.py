@@ -25,6 +25,7 @@ import pytest
 import yaml
 from conftest import PCA_METHOD, ROOT, run_snakemake, tiny_dataset
 from snakemake.profiles import ProfileConfigFileParser
+from workflow_rules import rules_declaring_threads, workflow_rules
 
 SCRIPT = ROOT / "scripts" / "slurm_local.sh"
 SLURM_PROFILE = ROOT / "config" / "profiles" / "slurm"
@@ -132,6 +133,24 @@ def test_local_profile_shares_the_gpus_and_caps_memory(monkeypatch):
     no_gpu = parse_profile(LOCAL_PROFILE, monkeypatch, CLAIRE_LOCAL_GPUS="0")
     assert "gpu" not in resource_args(no_gpu, "resources")
     assert "set-resources" not in no_gpu
+
+
+@pytest.mark.parametrize("config_name", ["config.yaml", "paper.yaml"])
+def test_every_rule_declares_what_a_scheduler_needs(config_name):
+    """threads, mem_mb and runtime on every rule that runs code, so SLURM can place it."""
+    configfile = ROOT / "config" / config_name
+    if not configfile.exists():
+        pytest.skip(f"{config_name} not written yet")
+    with_threads = rules_declaring_threads()
+    problems = []
+    for name, rule in workflow_rules(configfile).items():
+        if not rule["runs_code"]:
+            continue
+        missing = [key for key in ("mem_mb", "runtime") if key not in rule["resources"]]
+        missing += [] if name in with_threads else ["threads"]
+        if missing:
+            problems.append(f"rule {name}: no {', '.join(missing)}")
+    assert not problems, "\n".join(problems)
 
 
 # ---------------------------------------------------------------- the single-node cluster
