@@ -32,7 +32,10 @@ def plot_sensitivity(
     )
     require_rows(table, "sensitivity plot")
     datasets = ordered_unique(table["dataset"])
-    params = ordered_unique(table["param"])
+    known = list(PARAM_LABELS)
+    params = sorted(
+        ordered_unique(table["param"]), key=lambda p: known.index(p) if p in known else len(known)
+    )
     fig = Figure(figsize=(3.4 * len(params) + 1.4, 2.8 * len(datasets)), layout="constrained")
     grid = fig.subplots(len(datasets), len(params), squeeze=False, sharey=True)
     for r, dataset in enumerate(datasets):
