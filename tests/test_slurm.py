@@ -32,7 +32,7 @@ SLURM_PROFILE = ROOT / "config" / "profiles" / "slurm"
 LOCAL_PROFILE = ROOT / "config" / "profiles" / "local"
 BINARIES = ("munged", "mungekey", "slurmctld", "slurmd", "sbatch", "srun", "squeue", "scontrol")
 APT_LINE = "apt-get install -y --no-install-recommends slurmctld slurmd slurm-client munge"
-SNAKEMAKE_LIMIT_S = 480  # hard bound: a hung snakemake ignores SIGTERM, so it gets SIGKILL
+SNAKEMAKE_LIMIT_S = 600  # hard bound: a hung snakemake ignores SIGTERM, so it gets SIGKILL
 SETTINGS = (
     "CLAIRE_SLURM_PARTITION",
     "CLAIRE_SLURM_GPU_PARTITION",
