@@ -1,7 +1,5 @@
 """Settings and helpers of the figure and report rules (report.smk)."""
 
-from claire.bench.sensitivity import grid_points
-
 REPORT = config.get("report", {})
 FIGURES = f"{RESULTS}/figures"
 UMAP_SETTINGS = {
@@ -43,9 +41,16 @@ def sensitivity_method():
     return config["methods"][name]
 
 
+def grid_value_text(param, value):
+    """Wildcard text of a grid value (knn an integer); claire.bench.sensitivity.parse_value reads it."""
+    return str(int(value)) if param == "knn" else str(float(value))
+
+
 def sensitivity_records(wildcards):
+    """Result files of every grid run: one parameter varied at a time, per dataset."""
     return [
-        f"{RESULTS}/sensitivity/{dataset}/{param}/{value}.json"
+        f"{RESULTS}/sensitivity/{dataset}/{param}/{grid_value_text(param, value)}.json"
         for dataset in SENSITIVITY.get("datasets") or list(DATASETS)
-        for param, value in grid_points(SENSITIVITY_GRID)
+        for param, values in SENSITIVITY_GRID.items()
+        for value in values
     ]

@@ -11,7 +11,8 @@ import torch  # noqa: E402
 from claire.bench.io import write_text_atomic  # noqa: E402
 from claire.bench.logs import run_logged  # noqa: E402
 from claire.bench.metrics import MetricSettings  # noqa: E402
-from claire.bench.sensitivity import parse_value, sensitivity_record  # noqa: E402
+from claire.bench.sensitivity import parse_value  # noqa: E402
+from claire.bench.sensitivity_run import sensitivity_record  # noqa: E402
 
 
 def main() -> None:
