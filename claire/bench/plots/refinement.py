@@ -57,5 +57,5 @@ def plot_seed_refinement(table: pd.DataFrame) -> Figure:
     ax.set_xticks(x, labels)
     ax.grid(axis="y", color="0.9")
     ax.set_axisbelow(True)
-    ax.legend(loc="lower right", frameon=True)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
     return fig

@@ -6,10 +6,12 @@ from collections.abc import Mapping, Sequence
 
 import pandas as pd
 from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter
 
 from claire.bench.plots.layout import require_columns, require_rows
 from claire.bench.plots.palette import display_name, is_highlighted, method_palette, order_methods
 
+PLAIN_NUMBER = FuncFormatter(lambda value, _: f"{value:g}")
 RESOURCE_PANELS = (("seconds", "wall time (s)"), ("max_rss_mb", "peak memory, max RSS (MB)"))
 
 
@@ -49,6 +51,9 @@ def plot_runtime_memory(
             )
         ax.set_xscale("log")
         ax.set_yscale("log")
+        for axis in (ax.xaxis, ax.yaxis):  # 300, 2000 rather than 3x10^2, 2x10^3
+            axis.set_major_formatter(PLAIN_NUMBER)
+            axis.set_minor_formatter(PLAIN_NUMBER)
         ax.set_xlabel("number of cells")
         ax.set_ylabel(label)
         ax.grid(color="0.92", which="both")
