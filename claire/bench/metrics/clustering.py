@@ -91,17 +91,13 @@ def _score(labels: np.ndarray, clusters: np.ndarray) -> tuple[float, float]:
     return float(nmi), float(adjusted_rand_score(labels, clusters))
 
 
-_WORKER: dict = {}
-
-
-def _init_worker(n: int, sources: np.ndarray, targets: np.ndarray, labels: np.ndarray) -> None:
-    _WORKER["graph"] = _graph(n, sources, targets)
-    _WORKER["labels"] = labels
+# The graph and labels of the running sweep; forked workers inherit them (no pickling).
+_SWEEP: dict = {}
 
 
 def _cluster_and_score(resolution: float, seed: int) -> tuple[np.ndarray, float, float]:
-    clusters = _louvain(_WORKER["graph"], resolution, seed)
-    return (clusters, *_score(_WORKER["labels"], clusters))
+    clusters = _louvain(_SWEEP["graph"], resolution, seed)
+    return (clusters, *_score(_SWEEP["labels"], clusters))
 
 
 def louvain_sweep(
@@ -118,7 +114,6 @@ def louvain_sweep(
     """
     if len(resolutions) == 0:
         raise ValueError("at least one Louvain resolution is needed")
-    labels = np.asarray(labels)
     n = connectivities.shape[0]
     sources, targets = connectivities.nonzero()
     use_processes = (
@@ -126,19 +121,19 @@ def louvain_sweep(
         and n >= _MIN_CELLS_FOR_PROCESSES
         and "fork" in multiprocessing.get_all_start_methods()
     )
-    if use_processes:
-        context = multiprocessing.get_context("fork")
-        with ProcessPoolExecutor(
-            max_workers=min(n_jobs, len(resolutions)),
-            mp_context=context,
-            initializer=_init_worker,
-            initargs=(n, sources, targets, labels),
-        ) as pool:
-            results = list(pool.map(_cluster_and_score, resolutions, [seed] * len(resolutions)))
-    else:
-        _init_worker(n, sources, targets, labels)
-        results = [_cluster_and_score(res, seed) for res in resolutions]
-        _WORKER.clear()
+    _SWEEP.update(graph=_graph(n, sources, targets), labels=np.asarray(labels))
+    try:
+        if use_processes:
+            with ProcessPoolExecutor(
+                max_workers=min(n_jobs, len(resolutions)),
+                mp_context=multiprocessing.get_context("fork"),
+            ) as pool:
+                seeds = [seed] * len(resolutions)
+                results = list(pool.map(_cluster_and_score, resolutions, seeds))
+        else:
+            results = [_cluster_and_score(res, seed) for res in resolutions]
+    finally:
+        _SWEEP.clear()
 
     table = pd.DataFrame(
         {
