@@ -28,6 +28,7 @@ sysdeps-test:
 
 run: $(STAMP) sysdeps-run
 	$(BIN)/snakemake --cores $(CORES)
+	$(BIN)/snakemake --report results/report.html
 
 test: $(STAMP) sysdeps-test
 	$(BIN)/python -m pytest
