@@ -33,6 +33,7 @@ from claire.bench.plots import (
 )
 from claire.bench.plots.palette import HIGHLIGHT_COLOUR
 from claire.bench.sensitivity import parse_value, sensitivity_table
+from claire.bench.table_html import table_html
 
 DATASETS = ["sim_a", "sim_b"]
 METHODS = ["pca", "harmony", "claire"]
@@ -293,3 +294,16 @@ def test_save_figure_rejects_unknown_format(scores, tmp_path):
     with pytest.raises(ValueError, match="unsupported figure format"):
         save_figure(plot_f1_bars(scores), tmp_path / "f1.jpg")
     assert not list(tmp_path.iterdir())
+
+
+def test_table_html_rounds_marks_missing_and_escapes():
+    table = pd.DataFrame(
+        {"method": ["claire", "<b>x</b>"], "f1": [0.123456, math.nan], "rank": [1, 2]}
+    )
+    page = table_html(table, title="scores", digits=3)
+    assert page.startswith("<!DOCTYPE html>") and page.count("<tr>") == 3  # header + 2 rows
+    assert "<td>0.123</td>" in page and "<td>n/a</td>" in page and "<td>1</td>" in page
+    assert "&lt;b&gt;x&lt;/b&gt;" in page and "<b>x</b>" not in page
+    assert "no rows" in table_html(table.iloc[:0], title="empty")
+    with pytest.raises(ValueError, match="digits"):
+        table_html(table, title="t", digits=-1)

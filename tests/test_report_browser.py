@@ -2,7 +2,8 @@
 
 A small simulated dataset goes through the whole workflow (PCA and a 2-epoch CLAIRE),
 then `snakemake --report` builds the HTML report. In the browser every category and
-subcategory is opened and every figure shown; each must load as a non-empty image.
+subcategory is opened and every figure shown; each must load as a non-empty image, and
+every table page must show a filled table.
 """
 
 from __future__ import annotations
@@ -48,6 +49,10 @@ EXPECTED_FIGURES = {
     "tiny.png",  # UMAP per method
     "claire.png",  # UMAP per CLAIRE epoch
 }
+EXPECTED_TABLES = {
+    f"{name}.html"
+    for name in ("raw_metrics", "scores", "training_curves", "seed_refinement", "runtime")
+}
 BROWSER_FLAGS = (
     "--headless=new",
     "--no-sandbox",
@@ -78,7 +83,7 @@ def report_html(tmp_path_factory) -> Path:
 def test_report_holds_every_figure_and_table(report_html):
     html = report_html.read_text()
     assert report_html.stat().st_size > 100_000
-    for name in EXPECTED_FIGURES | {"runtime.csv", "seed_refinement.csv", "scores.csv"}:
+    for name in EXPECTED_FIGURES | EXPECTED_TABLES:
         assert f"filename={name}" in html, name
     figures = report_html.parent / "results" / "figures"
     assert (figures / "umap" / "tiny.pdf").exists() and (figures / "f1_bars.pdf").exists()
@@ -124,6 +129,33 @@ def _shown_png(driver) -> dict | None:
     )
 
 
+def _shown_table(driver, index: int, seen: set[str]) -> dict:
+    """Open the index-th table of the list; its page (an iframe) must hold a filled table."""
+    from selenium.common.exceptions import WebDriverException
+    from selenium.webdriver.common.by import By
+
+    driver.find_elements(By.CSS_SELECTOR, "a[iconname=eye]")[index].click()
+
+    def read() -> dict | None:
+        frames = driver.find_elements(By.TAG_NAME, "iframe")
+        if not frames:
+            return None
+        try:
+            driver.switch_to.frame(frames[0])
+            info = driver.execute_script(
+                """const t = document.querySelector('table');
+                   return t && {title: document.title, rows: t.tBodies[0].rows.length,
+                                columns: t.tHead.rows[0].cells.length};"""
+            )
+        except WebDriverException:  # the frame was replaced while reading it
+            info = None
+        finally:
+            driver.switch_to.default_content()
+        return info if info and info["title"] not in seen else None
+
+    return _wait(read)
+
+
 def _open(driver, link_text: str) -> None:
     from selenium.webdriver.common.by import By
 
@@ -137,7 +169,7 @@ def test_report_figures_render_in_chromium(report_html, browser, tmp_path):
     categories = _wait(lambda: browser.execute_script("return window.categories"))
     results = browser.execute_script("return window.results")
     assert set(categories) == {"1. Scores", "2. Embeddings", "3. CLAIRE", "4. Tables"}
-    shown = {}
+    shown, tables = {}, []
     for category, subcategories in categories.items():
         for subcategory, paths in subcategories.items():
             browser.get(report_html.as_uri())
@@ -146,13 +178,17 @@ def test_report_figures_render_in_chromium(report_html, browser, tmp_path):
                 _open(browser, subcategory)
             eyes = _wait(lambda: browser.find_elements(By.CSS_SELECTOR, "a[iconname=eye]"))
             assert len(eyes) == len(paths), (category, subcategory)
-            if not any(results[p]["mime_type"] == "image/png" for p in paths):
-                continue  # tables
+            if all(results[p]["mime_type"] == "text/html" for p in paths):
+                for i in range(len(eyes)):
+                    tables.append(_shown_table(browser, i, {t["title"] for t in tables}))
+                continue
             for i in range(len(eyes)):
                 browser.find_elements(By.CSS_SELECTOR, "a[iconname=eye]")[i].click()
                 png = _wait(lambda: (p := _shown_png(browser)) and p["name"] not in shown and p)
                 shown[png["name"]] = png
     assert set(shown) >= EXPECTED_FIGURES
+    assert len(tables) == len(EXPECTED_TABLES)
+    assert all(t["rows"] >= 1 and t["columns"] >= 4 for t in tables), tables
     assert all(size["width"] > 200 and size["height"] > 100 for size in shown.values()), shown
     # last view: a UMAP grid, for a person to look at
     browser.get(report_html.as_uri())

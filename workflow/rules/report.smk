@@ -1,7 +1,8 @@
 """Figures and the Snakemake report (paper figures 2-4, supplementary S2/S3).
 
 Tables: results/tables/seed_refinement.csv (uns["claire"] of the CLAIRE runs),
-  runtime.csv (integration benchmark TSVs), report/*.csv (rounded copies for reading).
+  runtime.csv (integration benchmark TSVs); results/report/tables/*.html show every table
+  (rounded) inside the report.
 Figures: results/figures/*.{png,pdf}; the PNGs go into `snakemake --report`, captions
   from workflow/report/*.rst. The sensitivity grid (Fig. 4b) runs when
   report.sensitivity.enabled is true.
@@ -25,12 +26,7 @@ rule collect_seed_refinement:
             method=CLAIRE_METHODS,
         ),
     output:
-        report(
-            f"{RESULTS}/tables/seed_refinement.csv",
-            caption="../report/seed_refinement_table.rst",
-            category="4. Tables",
-            labels={"table": "seed refinement"},
-        ),
+        f"{RESULTS}/tables/seed_refinement.csv",
     log:
         f"{RESULTS}/logs/report/collect_seed_refinement.log",
     benchmark:
@@ -53,12 +49,7 @@ rule collect_runtime:
         ),
         raw_metrics=f"{RESULTS}/tables/raw_metrics.csv",
     output:
-        report(
-            f"{RESULTS}/tables/runtime.csv",
-            caption="../report/runtime_table.rst",
-            category="4. Tables",
-            labels={"table": "runtime and memory"},
-        ),
+        f"{RESULTS}/tables/runtime.csv",
     log:
         f"{RESULTS}/logs/report/collect_runtime.log",
     benchmark:
@@ -77,7 +68,7 @@ rule format_table:
         f"{RESULTS}/tables/{{table}}.csv",
     output:
         report(
-            f"{RESULTS}/report/tables/{{table}}.csv",
+            f"{RESULTS}/report/tables/{{table}}.html",
             caption="../report/formatted_table.rst",
             category="4. Tables",
             labels={"table": "{table}"},
@@ -87,7 +78,7 @@ rule format_table:
     benchmark:
         f"{RESULTS}/benchmarks/report/format_table/{{table}}.tsv"
     wildcard_constraints:
-        table="raw_metrics|scores|training_curves",
+        table="|".join(REPORT_TABLES),
     conda:
         "../../envs/report.yaml"
     threads: 1
@@ -95,6 +86,7 @@ rule format_table:
         **report_resources(),
     params:
         digits=4,
+        title=lambda wildcards: REPORT_TABLES[wildcards.table],
     script:
         "../scripts/format_table.py"
 
@@ -282,12 +274,7 @@ rule aggregate_sensitivity:
     input:
         sensitivity_records,
     output:
-        report(
-            f"{RESULTS}/tables/sensitivity.csv",
-            caption="../report/sensitivity_table.rst",
-            category="4. Tables",
-            labels={"table": "sensitivity"},
-        ),
+        f"{RESULTS}/tables/sensitivity.csv",
     log:
         f"{RESULTS}/logs/report/aggregate_sensitivity.log",
     benchmark:
@@ -334,10 +321,12 @@ ALL_TARGETS.extend(
             for path in figure(f"umap_epochs/{dataset}/{method}")
         ],
         *expand(
-            f"{RESULTS}/report/tables/{{table}}.csv",
-            table=["raw_metrics", "scores", "training_curves"],
+            f"{RESULTS}/report/tables/{{table}}.html",
+            table=[t for t in REPORT_TABLES if t != "sensitivity"],
         ),
     ]
 )
 if SENSITIVITY_ON:
-    ALL_TARGETS.extend(figure("sensitivity"))
+    ALL_TARGETS.extend(
+        [*figure("sensitivity"), f"{RESULTS}/report/tables/sensitivity.html"]
+    )

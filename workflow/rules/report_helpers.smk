@@ -11,6 +11,15 @@ CLAIRE_METHODS = methods_by_runner("claire")
 SENSITIVITY = REPORT.get("sensitivity", {})
 SENSITIVITY_ON = SENSITIVITY.get("enabled", False)
 SENSITIVITY_GRID = {p: SENSITIVITY.get(p, []) for p in ("alpha", "knn", "eta")}
+# Tables shown (rounded, as HTML) in the report's "4. Tables" category, with their titles.
+REPORT_TABLES = {
+    "raw_metrics": "Raw metrics per dataset and method",
+    "scores": "Scaled scores, S_batch, S_bio, F1 and rank",
+    "training_curves": "Metrics of the CLAIRE snapshots per epoch",
+    "seed_refinement": "Seeds before and after refinement",
+    "runtime": "Runtime and peak memory of the integration step",
+    "sensitivity": "CLAIRE hyper-parameter sensitivity grid",
+}
 
 
 def figure(name):

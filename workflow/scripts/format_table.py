@@ -1,14 +1,16 @@
-"""Snakemake adapter: a results table rounded for reading in the report."""
+"""Snakemake adapter: a results table as a rounded HTML page for the report."""
 
 import pandas as pd
 
 from claire.bench.io import write_text_atomic
 from claire.bench.logs import run_logged
+from claire.bench.table_html import table_html
 
 
 def main() -> None:
     table = pd.read_csv(snakemake.input[0])
-    write_text_atomic(table.round(snakemake.params.digits).to_csv(index=False), snakemake.output[0])
+    page = table_html(table, title=snakemake.params.title, digits=snakemake.params.digits)
+    write_text_atomic(page, snakemake.output[0])
 
 
 run_logged(main, snakemake.log[0])
