@@ -144,14 +144,18 @@ def resolve_device(device: str | torch.device = "auto") -> torch.device:
 
 @contextlib.contextmanager
 def seeded(seed: int, device: torch.device) -> Iterator[None]:
-    """Seed torch's global RNGs (weight init, dropout) and enable deterministic kernels,
-    restoring the caller's RNG state and settings afterwards."""
+    """Seed torch's global RNGs (weight init, dropout) and, on CPU, enable deterministic
+    kernels (bit-identical reruns); the caller's RNG state and settings are restored.
+
+    On CUDA the run is seeded but not forced onto (slower) deterministic kernels.
+    """
     devices = [device.index or 0] if device.type == "cuda" else []
     deterministic = torch.are_deterministic_algorithms_enabled()
     warn_only = torch.is_deterministic_algorithms_warn_only_enabled()
     with torch.random.fork_rng(devices=devices):
         torch.manual_seed(seed)
-        torch.use_deterministic_algorithms(True, warn_only=True)
+        if device.type == "cpu":
+            torch.use_deterministic_algorithms(True, warn_only=True)
         try:
             yield
         finally:

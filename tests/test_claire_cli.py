@@ -9,7 +9,7 @@ import sys
 import anndata as ad
 import numpy as np
 import pytest
-from conftest import ROOT
+from conftest import ROOT, run_snakemake, tiny_dataset
 
 from claire.bench.contract import to_standard_raw
 from claire.bench.preprocess import preprocess
@@ -96,3 +96,53 @@ def test_cli_rejects_unknown_parameter(cellbench_h5ad, tmp_path):
     )
     assert done.returncode == 2
     assert "unknown CLAIRE parameter" in done.stderr
+
+
+def test_workflow_rule_integrate_claire_writes_the_contract(tmp_path):
+    """Rule integrate_claire on a tiny simulated dataset, with a per-dataset override."""
+    dataset = tiny_dataset(n_cells=400, n_genes=300, n_batches=2)
+    dataset["claire"] = {"refine_epoch": 1}
+    params = {"epochs": 2, "snapshot_epochs": [1, 2], "k_filter": 50}
+    config = {
+        "results": "results",
+        "seed": 3,
+        "datasets": {"tiny": dataset},
+        "methods": {
+            "claire": {"runner": "claire", "params": params},
+            "claire_var2": {"runner": "claire", "params": {**params, "variant": "var2"}},
+        },
+    }
+    targets = tuple(f"results/integration/tiny/{m}.h5ad" for m in ("claire", "claire_var2"))
+    done = run_snakemake(tmp_path, config, targets)
+    assert done.returncode == 0, done.stderr[-4000:]
+    full = ad.read_h5ad(tmp_path / targets[0])
+    info = full.uns["integration"]
+    assert info["status"] == "ok" and info["method"] == "claire" and info["seed"] == 3
+    assert json.loads(info["params"])["refine_epoch"] == 1  # the dataset's override
+    assert full.obsm["X_emb"].shape == (full.n_obs, 128)
+    assert {"X_emb_epoch_1", "X_emb_epoch_2"} <= set(full.obsm)
+    assert full.uns["claire"]["refinement"]["epoch"] == 1
+    var2 = ad.read_h5ad(tmp_path / targets[1])
+    assert var2.uns["claire"]["refinement"]["epoch"] is None
+    log = tmp_path / "results/logs/integrate/tiny/claire.log"
+    assert "epoch 2/2 loss" in log.read_text()
+    assert (tmp_path / "results/benchmarks/integrate/tiny/claire.tsv").exists()
+
+
+def test_workflow_records_a_failing_claire_run(tmp_path):
+    """on_method_error=record: an impossible setting gives a 'failed' result, not a crash."""
+    config = {
+        "results": "results",
+        "on_method_error": "record",
+        "datasets": {"tiny": tiny_dataset(n_cells=400, n_genes=300, n_batches=2)},
+        "methods": {
+            "claire": {"runner": "claire", "params": {"epochs": 2, "device": "no-such-device"}}
+        },
+    }
+    target = "results/integration/tiny/claire.h5ad"
+    done = run_snakemake(tmp_path, config, (target,))
+    assert done.returncode == 0, done.stderr[-4000:]
+    result = ad.read_h5ad(tmp_path / target)
+    assert result.uns["integration"]["status"] == "failed"
+    assert "no-such-device" in result.uns["integration"]["error"]
+    assert result.obsm["X_emb"].shape == (result.n_obs, 0)
