@@ -41,6 +41,7 @@ _DISPLAY_NAMES = {
     "harmony": "Harmony",
     "scanorama": "Scanorama",
     "scvi": "scVI",
+    "combat": "ComBat",
     "seurat": "Seurat (CCA)",
     "combat": "ComBat",
     "insct": "INSCT",
