@@ -66,6 +66,11 @@ BROWSER_FLAGS = (
 )
 
 
+def _click(driver, element) -> None:
+    """Click through JavaScript: the report's sliding menus can overlap a link mid-animation."""
+    driver.execute_script("arguments[0].click();", element)
+
+
 @pytest.fixture(scope="module")
 def report_html(tmp_path_factory) -> Path:
     """results + report.html of the tiny workflow run."""
@@ -134,7 +139,7 @@ def _shown_table(driver, index: int, seen: set[str]) -> dict:
     from selenium.common.exceptions import WebDriverException
     from selenium.webdriver.common.by import By
 
-    driver.find_elements(By.CSS_SELECTOR, "a[iconname=eye]")[index].click()
+    _click(driver, driver.find_elements(By.CSS_SELECTOR, "a[iconname=eye]")[index])
 
     def read() -> dict | None:
         frames = driver.find_elements(By.TAG_NAME, "iframe")
@@ -159,7 +164,7 @@ def _shown_table(driver, index: int, seen: set[str]) -> dict:
 def _open(driver, link_text: str) -> None:
     from selenium.webdriver.common.by import By
 
-    _wait(lambda: driver.find_elements(By.LINK_TEXT, link_text))[0].click()
+    _click(driver, _wait(lambda: driver.find_elements(By.LINK_TEXT, link_text))[0])
 
 
 def test_report_figures_render_in_chromium(report_html, browser, tmp_path):
@@ -183,7 +188,7 @@ def test_report_figures_render_in_chromium(report_html, browser, tmp_path):
                     tables.append(_shown_table(browser, i, {t["title"] for t in tables}))
                 continue
             for i in range(len(eyes)):
-                browser.find_elements(By.CSS_SELECTOR, "a[iconname=eye]")[i].click()
+                _click(browser, browser.find_elements(By.CSS_SELECTOR, "a[iconname=eye]")[i])
                 png = _wait(lambda: (p := _shown_png(browser)) and p["name"] not in shown and p)
                 shown[png["name"]] = png
     assert set(shown) >= EXPECTED_FIGURES
@@ -194,7 +199,7 @@ def test_report_figures_render_in_chromium(report_html, browser, tmp_path):
     browser.get(report_html.as_uri())
     _open(browser, "2. Embeddings")
     _open(browser, "UMAP per method")
-    _wait(lambda: browser.find_elements(By.CSS_SELECTOR, "a[iconname=eye]"))[0].click()
+    _click(browser, _wait(lambda: browser.find_elements(By.CSS_SELECTOR, "a[iconname=eye]"))[0])
     _wait(lambda: (p := _shown_png(browser)) and p["name"] == "tiny.png")
     screenshot = tmp_path / "report_umap.png"
     assert browser.save_screenshot(str(screenshot)) and screenshot.stat().st_size > 10_000
