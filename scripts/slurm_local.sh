@@ -184,9 +184,17 @@ link_run_conf() { # let commands without SLURM_CONF (srun inside jobs) find this
     if [[ -e /etc/slurm/slurm.conf ]]; then
         die "/etc/slurm/slurm.conf exists: commands inside jobs would use it, not this cluster"
     fi
-    # A link left by a killed run points to a folder that is gone: replace it.
-    if [[ -e $RUN_CONF ]] && [[ $(readlink "$RUN_CONF") != "$DIR/etc" ]]; then
-        die "$RUN_CONF already exists and is not ours; is another SLURM running here?"
+    # A link left by a killed run is stale (its cluster's slurmctld is gone): replace it.
+    if [[ -e $RUN_CONF || -L $RUN_CONF ]] && [[ $(readlink "$RUN_CONF") != "$DIR/etc" ]]; then
+        if ! [[ -L $RUN_CONF ]]; then
+            die "$RUN_CONF exists and is not a link of this script; is another SLURM installed here?"
+        fi
+        local other
+        other=$(dirname "$(readlink "$RUN_CONF")")
+        if DIR=$other pid_of slurmctld >/dev/null; then
+            die "$RUN_CONF belongs to a running cluster under $other; stop it first: $0 stop $other"
+        fi
+        log "replacing stale $RUN_CONF (its cluster under $other is not running)"
     fi
     mkdir -p "$(dirname "$RUN_CONF")"
     ln -sfn "$DIR/etc" "$RUN_CONF"

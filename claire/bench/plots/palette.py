@@ -43,7 +43,6 @@ _DISPLAY_NAMES = {
     "scvi": "scVI",
     "combat": "ComBat",
     "seurat": "Seurat (CCA)",
-    "combat": "ComBat",
     "insct": "INSCT",
     "mat2": "MAT2",
     "smile": "SMILE",
