@@ -13,6 +13,26 @@ import torch.nn.functional as F
 from torch import nn
 
 
+class Dropout(nn.Module):
+    """Inverted dropout whose keep mask comes from ``rand >= p``: the same distribution as
+    ``nn.Dropout`` but about twice as fast on CPU (torch's ``bernoulli_`` is slow there)."""
+
+    def __init__(self, p: float) -> None:
+        super().__init__()
+        if not 0.0 <= p < 1.0:
+            raise ValueError(f"dropout must lie in [0, 1), got {p}")
+        self.p = p
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.training or self.p == 0.0:
+            return x
+        keep = torch.rand_like(x) >= self.p
+        return x * keep * (1.0 / (1.0 - self.p))
+
+    def extra_repr(self) -> str:
+        return f"p={self.p}"
+
+
 class Encoder(nn.Module):
     """G -> G/4 -> G/8 -> latent MLP with ReLU and dropout, L2-normalised output.
 
@@ -34,10 +54,10 @@ class Encoder(nn.Module):
         layers: list[nn.Module] = [
             nn.Linear(n_genes, h1),
             nn.ReLU(),
-            nn.Dropout(dropout),
+            Dropout(dropout),
             nn.Linear(h1, h2),
             nn.ReLU(),
-            nn.Dropout(dropout),
+            Dropout(dropout),
             nn.Linear(h2, latent_dim),
         ]
         if relu_before_norm:

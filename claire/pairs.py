@@ -19,7 +19,7 @@ import scipy.sparse as sp
 import torch
 
 from claire.linalg import pca_scores, randomized_svd
-from claire.neighbors import EXACT_LIMIT, knn_search
+from claire.neighbors import EXACT_LIMIT, knn_search, neighbour_ranks
 
 log = logging.getLogger(__name__)
 
@@ -98,10 +98,9 @@ def filter_seeds(
     first cell in the other batch (Seurat's FilterAnchors), in the space ``f1``/``f2``."""
     if len(i) == 0:
         return np.zeros(0, dtype=bool)
-    cells1, local = np.unique(i, return_inverse=True)
-    k = min(k_filter, f2.shape[0])
-    nn = knn_search(f2, k, queries=f1[cells1], seed=seed, exact_limit=exact_limit)
-    return (nn[local] == j[:, None]).any(axis=1)
+    if k_filter >= f2.shape[0]:
+        return np.ones(len(i), dtype=bool)
+    return neighbour_ranks(f2, f1[i], j, seed=seed, exact_limit=exact_limit) < k_filter
 
 
 def find_seeds(

@@ -8,7 +8,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from claire.model import Encoder, MoCo, info_nce, symmetric_info_nce
+from claire.model import Dropout, Encoder, MoCo, info_nce, symmetric_info_nce
 
 
 def unit(*shape: int, seed: int) -> torch.Tensor:
@@ -23,11 +23,22 @@ def test_encoder_layers_follow_the_paper():
         (500, 250),
         (250, 128),
     ]
-    dropouts = [m.p for m in enc.net if isinstance(m, torch.nn.Dropout)]
+    dropouts = [m.p for m in enc.net if isinstance(m, Dropout)]
     assert dropouts == [0.3, 0.3]
     assert not isinstance(enc.net[-1], torch.nn.ReLU)
     out = enc(torch.rand(7, 2000))
     torch.testing.assert_close(out.norm(dim=1), torch.ones(7))
+
+
+def test_dropout_zeroes_a_share_p_and_keeps_the_expectation():
+    drop = Dropout(0.3)
+    x = torch.ones(400, 500)
+    torch.manual_seed(0)
+    out = drop(x)
+    assert abs(float((out == 0).float().mean()) - 0.3) < 0.01
+    assert abs(float(out.mean()) - 1.0) < 0.01
+    torch.testing.assert_close(out[out > 0], torch.full_like(out[out > 0], 1 / 0.7))
+    assert torch.equal(drop.eval()(x), x)
 
 
 def test_encoder_dropout_is_off_at_inference_and_relu_option():

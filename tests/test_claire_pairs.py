@@ -8,7 +8,7 @@ import scipy.sparse as sp
 
 from claire import neighbors
 from claire.linalg import pca_scores, randomized_svd
-from claire.neighbors import knn_search
+from claire.neighbors import knn_search, neighbour_ranks
 from claire.pairs import (
     cca_embeddings,
     find_seeds,
@@ -180,11 +180,37 @@ def test_intra_batch_knn_small_batches_repeat_neighbours():
     assert np.all(knn[23] == 23)  # a lone cell is its own neighbour
 
 
-@pytest.mark.slow
-def test_approximate_knn_agrees_with_exact_search():
-    rng = np.random.default_rng(9)
-    data = rng.normal(size=(3000, 10)).astype(np.float32)
-    exact = knn_search(data, 5)
-    approx = knn_search(data, 5, exact_limit=0)
-    recall = np.mean([len(set(a) & set(e)) / 5 for a, e in zip(approx, exact, strict=True)])
-    assert recall > 0.9
+def clustered_points(n: int, dim: int, seed: int) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    centres = rng.normal(0, 4, (30, dim))
+    points = centres[rng.integers(0, 30, n)] + rng.normal(0, 1, (n, dim))
+    return (points / np.linalg.norm(points, axis=1, keepdims=True)).astype(np.float32)
+
+
+def test_approximate_knn_has_high_recall():
+    data = clustered_points(6000, 20, seed=9)
+    queries = clustered_points(1500, 20, seed=10)
+    for k, q in ((5, None), (50, queries)):
+        exact = knn_search(data, k, queries=q, exact_limit=np.inf)
+        approx = knn_search(data, k, queries=q, exact_limit=0)
+        recall = np.mean([len(set(a) & set(e)) / k for a, e in zip(approx, exact, strict=True)])
+        assert recall > 0.95, (k, recall)
+    self_approx = knn_search(data, 5, exact_limit=0)
+    assert not np.any(self_approx == np.arange(len(data))[:, None])
+
+
+def test_neighbour_ranks_exact_and_approximate():
+    data = clustered_points(4000, 10, seed=11)
+    queries = clustered_points(300, 10, seed=12)
+    targets = np.random.default_rng(13).integers(0, len(data), 300)
+    targets[:100] = knn_search(data, 20, queries=queries[:100], exact_limit=np.inf)[:, 7]
+    dist = ((queries[:, None, :] - data[None, :, :]) ** 2).sum(-1)
+    expected = (dist < dist[np.arange(300), targets][:, None]).sum(axis=1)
+    exact = neighbour_ranks(data, queries, targets, exact_limit=np.inf)
+    assert np.abs(exact - expected).max() <= 1  # float32 ties aside
+    assert np.all(np.abs(exact[:100] - 7) <= 1)
+    approx = neighbour_ranks(data, queries, targets, exact_limit=0)
+    near = expected < 200
+    # near targets keep (about) their rank; far ones are never reported as near
+    assert np.mean(np.abs(approx[near] - expected[near]) <= 2) > 0.95
+    assert np.all(approx[expected >= 1000] >= 200)
