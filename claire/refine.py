@@ -13,6 +13,7 @@ import logging
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 from sklearn.mixture import GaussianMixture
 
 log = logging.getLogger(__name__)
@@ -66,6 +67,29 @@ def true_seed_fraction(seeds: np.ndarray, labels: np.ndarray | None) -> float | 
         return None
     labels = np.asarray(labels)
     return float(np.mean(labels[seeds[:, 0]] == labels[seeds[:, 1]]))
+
+
+def seed_accuracy_by_label(seeds: np.ndarray, labels: np.ndarray) -> pd.DataFrame:
+    """Per label: seeds touching a cell of it, their true share, and its cells with seeds.
+
+    A seed counts for both labels of its cells (once when they are equal); ``true_share``
+    is NaN for a label without seeds. Diagnostic only: labels never enter training.
+    """
+    labels = np.asarray(labels).astype(str)
+    seeds = np.asarray(seeds, dtype=np.int64).reshape(-1, 2)
+    left, right = labels[seeds[:, 0]], labels[seeds[:, 1]]
+    true = left == right
+    rows = {}
+    for label in np.unique(labels):
+        touches = (left == label) | (right == label)
+        cells = np.unique(seeds[touches].ravel())
+        rows[label] = {
+            "cells": int(np.sum(labels == label)),
+            "cells_with_seeds": int(np.sum(labels[cells] == label)),
+            "seeds": int(touches.sum()),
+            "true_share": float(true[touches].mean()) if touches.any() else float("nan"),
+        }
+    return pd.DataFrame.from_dict(rows, orient="index").rename_axis("label")
 
 
 def refine_seeds(

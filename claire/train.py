@@ -130,6 +130,8 @@ class TrainResult:
     n_seeds: int
     device: str
     timings: dict = field(default_factory=dict)
+    initial_seeds: np.ndarray | None = None  # n x 2 cell indices before refinement
+    final_seeds: np.ndarray | None = None  # the seeds of the last epoch (after refinement)
 
 
 def resolve_device(device: str | torch.device = "auto") -> torch.device:
@@ -285,6 +287,7 @@ def _fit(
     data = DeviceCSR(x, device)
     sampler = PositivePairSampler(seeds, knn, params.alpha, params.construction, device)
     n_seeds = len(seeds)
+    initial_seeds = np.asarray(seeds, dtype=np.int64).reshape(-1, 2)
     true_frac = true_seed_fraction(seeds, labels)
     refinement = RefinementStats(None, n_seeds, n_seeds, true_frac, true_frac)
     refine_at = params.refinement_epoch
@@ -350,4 +353,6 @@ def _fit(
             "train_seconds": train_seconds,
             "cells_per_second": cells_seen / train_seconds if train_seconds > 0 else float("nan"),
         },
+        initial_seeds=initial_seeds,
+        final_seeds=np.asarray(seeds, dtype=np.int64).reshape(-1, 2),
     )

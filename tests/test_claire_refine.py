@@ -9,6 +9,7 @@ from claire_data import simulated_data
 from claire.pairs import find_seeds
 from claire.refine import (
     refine_seeds,
+    seed_accuracy_by_label,
     seed_similarity,
     true_component_posterior,
     true_seed_fraction,
@@ -81,3 +82,21 @@ def test_refinement_raises_share_of_true_seeds_with_injected_false_seeds():
     assert stats["n_seeds_after"] < stats["n_seeds_before"]
     assert stats["true_frac_before"] < 0.85
     assert stats["true_frac_after"] > stats["true_frac_before"] + 0.05
+
+
+def test_seed_accuracy_by_label_counts_each_seed_for_both_labels():
+    labels = np.array(["a", "a", "b", "b", "c", "c"])
+    seeds = np.array([[0, 1], [0, 2], [3, 4], [2, 3]])  # a-a true, a-b, b-c false, b-b true
+    table = seed_accuracy_by_label(seeds, labels)
+    assert list(table.index) == ["a", "b", "c"]
+    assert table.loc["a"].to_dict() == {
+        "cells": 2,
+        "cells_with_seeds": 2,
+        "seeds": 2,
+        "true_share": 0.5,
+    }
+    assert table.loc["b", "seeds"] == 3 and table.loc["b", "true_share"] == pytest.approx(1 / 3)
+    assert table.loc["b", "cells_with_seeds"] == 2
+    assert table.loc["c", "cells_with_seeds"] == 1 and table.loc["c", "true_share"] == 0.0
+    empty = seed_accuracy_by_label(np.empty((0, 2), dtype=int), labels)
+    assert (empty["seeds"] == 0).all() and empty["true_share"].isna().all()

@@ -55,6 +55,10 @@ def test_embedding_snapshots_and_history(adata, fitted):
     assert 0 < refinement["n_seeds_after"] <= refinement["n_seeds_before"] == summary["n_seeds"]
     assert 0 <= refinement["true_frac_before"] <= 1
     assert summary["timings"]["cells_per_second"] > 0
+    initial, final = fitted.result_.initial_seeds, fitted.result_.final_seeds
+    assert len(initial) == summary["n_seeds"] and len(final) == refinement["n_seeds_after"]
+    kept = {tuple(pair) for pair in final}
+    assert kept <= {tuple(pair) for pair in initial}  # refinement only removes seeds
 
 
 def test_training_lowers_the_loss(adata):
@@ -108,6 +112,7 @@ def test_var2_keeps_all_seeds_and_var1_trains_on_every_cell(adata):
     var2 = train_claire(adata.X, batch, params, progress=False)
     assert var2.refinement["epoch"] is None
     assert var2.refinement["n_seeds_after"] == var2.refinement["n_seeds_before"]
+    np.testing.assert_array_equal(var2.final_seeds, var2.initial_seeds)
     var1 = train_claire(
         adata.X, batch, ClaireParams(epochs=2, variant="var1", batch_size=128), progress=False
     )
