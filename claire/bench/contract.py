@@ -9,6 +9,8 @@ unique cell and gene names. Problems that cannot be fixed safely raise
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass, field
+from typing import Any
 
 import anndata as ad
 import numpy as np
@@ -152,3 +154,22 @@ def _make_unique(adata: ad.AnnData, name: str) -> None:
                 adata.obs_names_make_unique()
             else:
                 adata.var_names_make_unique()
+
+
+# ---- the integration result file ---------------------------------------------------------
+# What an adapter hands back, and what results/integration/{dataset}/{method}.h5ad holds.
+
+
+@dataclass
+class AdapterResult:
+    """What an adapter may return instead of a bare ``n_cells x d`` embedding.
+
+    ``snapshots`` maps a training epoch to the embedding at that epoch (written as
+    ``obsm["X_emb_epoch_<epoch>"]``, scored into training curves); ``uns`` holds extra
+    top-level ``uns`` entries of the result file (h5ad-serialisable: numbers, strings,
+    lists, arrays, nested dicts), e.g. ``{"claire": {...run statistics...}}``.
+    """
+
+    embedding: Any
+    snapshots: dict[int, Any] = field(default_factory=dict)
+    uns: dict[str, Any] = field(default_factory=dict)
