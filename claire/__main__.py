@@ -13,6 +13,7 @@ import json
 import logging
 import os
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -23,10 +24,33 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 import anndata as ad  # noqa: E402
 
 from claire.api import integrate  # noqa: E402
-from claire.bench.io import write_h5ad_atomic  # noqa: E402
-from claire.bench.logs import setup_logging  # noqa: E402
 
 log = logging.getLogger("claire.cli")
+
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
+def setup_logging(log_path: Path | None = None) -> None:
+    """Log records (and warnings) to stderr and, when given, to ``log_path``."""
+    handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
+    if log_path is not None:
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        handlers.append(logging.FileHandler(log_path, mode="w"))
+    logging.basicConfig(level=logging.INFO, format=LOG_FORMAT, handlers=handlers, force=True)
+    logging.captureWarnings(True)
+
+
+def write_h5ad_atomic(adata: ad.AnnData, path: Path) -> None:
+    """Write ``adata`` beside ``path`` and rename it into place: all or nothing."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        adata.write_h5ad(tmp, compression="gzip")
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def _load_params(text: str | None) -> dict[str, Any]:

@@ -14,8 +14,8 @@ import anndata as ad
 import numpy as np
 import torch
 
-from claire.construct import DeviceCSR
-from claire.train import ClaireParams, TrainResult, embed_all, resolve_device, train_claire
+from claire.params import ClaireParams
+from claire.train import TrainResult, train_claire
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +37,7 @@ def _obs_column(adata: ad.AnnData, key: str, role: str) -> np.ndarray:
 class Claire:
     """CLAIRE model: ``Claire(**params).fit(adata, batch_key)`` then ``transform``.
 
-    ``params`` are the fields of :class:`claire.train.ClaireParams` (paper defaults).
+    ``params`` are the fields of :class:`claire.params.ClaireParams` (paper defaults).
     After fitting, ``embedding_`` holds the training cells' embedding, ``snapshots_`` the
     embeddings at ``snapshot_epochs``, and ``summary()`` the run's statistics.
     """
@@ -80,9 +80,7 @@ class Claire:
         result = self._fitted()
         if not np.array_equal(adata.var_names.to_numpy(), self.var_names_):
             raise ValueError("adata's genes (var_names, in order) differ from the training genes")
-        device = resolve_device(self.params.device)
-        model = result.model.to(device)
-        return embed_all(model, DeviceCSR(_matrix(adata, layer), device))
+        return result.embed(_matrix(adata, layer))
 
     def fit_transform(
         self,

@@ -106,6 +106,7 @@ class MoCo(nn.Module):
     def __init__(
         self,
         n_genes: int,
+        *,
         latent_dim: int = 128,
         queue_size: int = 2048,
         momentum: float = 0.999,
@@ -121,6 +122,7 @@ class MoCo(nn.Module):
             raise ValueError(f"temperature must be positive, got {temperature}")
         if queue_size < 1:
             raise ValueError(f"queue_size must be positive, got {queue_size}")
+        self.n_genes = n_genes
         self.momentum = momentum
         self.temperature = temperature
         self.encoder_q = Encoder(n_genes, latent_dim, dropout, relu_before_norm)

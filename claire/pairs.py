@@ -8,11 +8,16 @@ FilterAnchors (k.filter = 200), a pair survives only if its cells are also close
 expression space; we measure that in the same 50-PC cosine space as the intra-batch KNN
 (Seurat uses the top CCA-loading genes). Every pair of batches is searched; the result
 is a deduplicated array of global cell-index pairs.
+
+:func:`build_pairs` is the one entry point of training: it computes the shared cosine
+space (:func:`unit_pca_scores`) once and returns the seeds and the intra-batch KNN.
 """
 
 from __future__ import annotations
 
 import logging
+import time
+from typing import TYPE_CHECKING
 
 import numpy as np
 import scipy.sparse as sp
@@ -21,9 +26,13 @@ import torch
 from claire.linalg import pca_scores, randomized_svd
 from claire.neighbors import EXACT_LIMIT, knn_search, neighbour_ranks
 
+if TYPE_CHECKING:
+    from claire.params import ClaireParams
+
 log = logging.getLogger(__name__)
 
 SCALE_CLIP = 10.0  # Seurat's ScaleData scale.max
+_PAIR_SEED_STRIDE = 7919  # a prime: distinct RNG seeds for every pair of batches (a < b)
 
 
 def batch_codes(batch: np.ndarray) -> np.ndarray:
@@ -80,9 +89,15 @@ def mutual_nearest_neighbours(
     return i[mutual], j[mutual]
 
 
-def neighbour_space(x: np.ndarray | sp.spmatrix, n_pcs: int = 50, seed: int = 0) -> np.ndarray:
-    """L2-normalised PCA scores of all cells: the cosine space of KNN and seed filtering."""
+def unit_pca_scores(x: np.ndarray | sp.spmatrix, n_pcs: int = 50, seed: int = 0) -> np.ndarray:
+    """PCA scores of all cells, L2-normalised per cell: the cosine space in which the
+    intra-batch KNN are searched and MNN seeds are filtered."""
     return _l2_normalise(pca_scores(x, n_pcs, seed=seed))
+
+
+def batch_pair_seed(seed: int, a: int, b: int) -> int:
+    """RNG seed of the randomised CCA of batches ``a < b``: reproducible, distinct per pair."""
+    return seed + a * _PAIR_SEED_STRIDE + b
 
 
 def filter_seeds(
@@ -106,27 +121,28 @@ def filter_seeds(
 def find_seeds(
     x: np.ndarray | sp.spmatrix,
     batch: np.ndarray,
+    *,
     k_anchor: int = 5,
     n_components: int = 30,
     seed: int = 0,
     exact_limit: float = EXACT_LIMIT,
     k_filter: int | None = 200,
-    space: np.ndarray | None = None,
+    unit_pcs: np.ndarray | None = None,
 ) -> np.ndarray:
     """Seed pairs (n_seeds x 2, int64 global indices, first < second, sorted, unique).
 
     ``x`` is the log-normalised HVG matrix (cells x genes), ``batch`` one label per cell.
     With ``k_filter`` an MNN pair is kept only if, as in Seurat's anchor filtering, its
     second cell is among the ``k_filter`` nearest cells of the other batch to its first
-    cell, measured in ``space`` (default: :func:`neighbour_space` of ``x``).
+    cell, measured in ``unit_pcs`` (default: :func:`unit_pca_scores` of ``x``).
     """
     codes = batch_codes(batch)
     members = [np.flatnonzero(codes == b) for b in range(codes.max() + 1)]
     if len(members) < 2:
         raise ValueError("seeds need at least two batches")
     x = sp.csr_matrix(x) if sp.issparse(x) else np.asarray(x)
-    if k_filter is not None and space is None:
-        space = neighbour_space(x, seed=seed)
+    if k_filter is not None and unit_pcs is None:
+        unit_pcs = unit_pca_scores(x, seed=seed)
     found = []
     for a in range(len(members) - 1):
         z_a = scale_genes(x[members[a]])
@@ -135,11 +151,12 @@ def find_seeds(
             if min(len(ia), len(ib)) < 2:
                 log.warning("batches %d/%d: too few cells for CCA, no seeds", a, b)
                 continue
-            e1, e2 = cca_embeddings(z_a, scale_genes(x[ib]), n_components, seed=seed + a * 7919 + b)
+            pair_seed = batch_pair_seed(seed, a, b)
+            e1, e2 = cca_embeddings(z_a, scale_genes(x[ib]), n_components, seed=pair_seed)
             i, j = mutual_nearest_neighbours(e1, e2, k_anchor, seed=seed, exact_limit=exact_limit)
             n_mnn = len(i)
             if k_filter is not None:
-                keep = filter_seeds(i, j, space[ia], space[ib], k_filter, seed, exact_limit)
+                keep = filter_seeds(i, j, unit_pcs[ia], unit_pcs[ib], k_filter, seed, exact_limit)
                 i, j = i[keep], j[keep]
             log.info("batches %d-%d: %d MNN pairs, %d seeds after filtering", a, b, n_mnn, len(i))
             found.append(np.stack([ia[i], ib[j]], axis=1))
@@ -151,22 +168,25 @@ def find_seeds(
 def intra_batch_knn(
     x: np.ndarray | sp.spmatrix | None,
     batch: np.ndarray,
+    *,
     k: int = 10,
     n_pcs: int = 50,
     seed: int = 0,
     exact_limit: float = EXACT_LIMIT,
-    space: np.ndarray | None = None,
+    unit_pcs: np.ndarray | None = None,
 ) -> np.ndarray:
     """Each cell's k nearest neighbours within its own batch (n_cells x k global indices).
 
-    Distances are cosine distances on one PCA of all cells (``space``, computed from
-    ``x`` once when not given). Cells of a batch with k or fewer cells repeat the
-    neighbours they have (a lone cell gets itself).
+    Distances are cosine distances on one PCA of all cells (``unit_pcs``, computed from
+    ``x`` when not given; ``x`` may then be None). Cells of a batch with k or fewer cells
+    repeat the neighbours they have (a lone cell gets itself).
     """
     if k < 1:
         raise ValueError(f"k must be positive, got {k}")
+    if unit_pcs is None and x is None:
+        raise ValueError("intra_batch_knn needs the expression matrix x or unit_pcs")
     codes = batch_codes(batch)
-    emb = neighbour_space(x, n_pcs, seed) if space is None else space
+    emb = unit_pca_scores(x, n_pcs, seed) if unit_pcs is None else unit_pcs
     out = np.empty((emb.shape[0], k), dtype=np.int64)
     for b in range(codes.max() + 1):
         idx = np.flatnonzero(codes == b)
@@ -177,3 +197,54 @@ def intra_batch_knn(
         local = knn_search(emb[idx], k_b, seed=seed, exact_limit=exact_limit)
         out[idx] = idx[local[:, np.arange(k) % k_b]]
     return out
+
+
+def build_pairs(
+    x: np.ndarray | sp.spmatrix,
+    batch: np.ndarray,
+    params: ClaireParams,
+    *,
+    seeds: np.ndarray | None = None,
+    knn: np.ndarray | None = None,
+    timings: dict[str, float] | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Seeds (n_seeds x 2) and intra-batch KNN (n_cells x k) of ``x`` under ``params``.
+
+    ``seeds`` or ``knn``, when given, are used as they are (experiments such as injected
+    false seeds); the shared cosine space is computed only if something still needs it.
+    ``timings``, when given, receives ``seeds_seconds`` and ``knn_seconds``.
+    """
+    start = time.perf_counter()
+    unit_pcs = None
+    if (seeds is None and params.k_filter is not None) or knn is None:
+        unit_pcs = unit_pca_scores(x, params.n_pcs, params.seed)
+    if seeds is None:
+        seeds = find_seeds(
+            x,
+            batch,
+            k_anchor=params.k_anchor,
+            n_components=params.n_cca,
+            seed=params.seed,
+            exact_limit=params.exact_knn_limit,
+            k_filter=params.k_filter,
+            unit_pcs=unit_pcs,
+        )
+    seeds_seconds = time.perf_counter() - start
+    if len(seeds) == 0:
+        raise ValueError("no mutual nearest neighbours between batches: nothing to align")
+    tick = time.perf_counter()
+    if knn is None:
+        knn = intra_batch_knn(
+            None,
+            batch,
+            k=params.knn,
+            seed=params.seed,
+            exact_limit=params.exact_knn_limit,
+            unit_pcs=unit_pcs,
+        )
+    elif knn.shape[0] != x.shape[0]:
+        raise ValueError(f"knn has {knn.shape[0]} rows, expected {x.shape[0]}")
+    if timings is not None:
+        timings["seeds_seconds"] = seeds_seconds
+        timings["knn_seconds"] = time.perf_counter() - tick
+    return seeds, knn

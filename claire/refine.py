@@ -95,6 +95,7 @@ def seed_accuracy_by_label(seeds: np.ndarray, labels: np.ndarray) -> pd.DataFram
 def refine_seeds(
     embedding: np.ndarray,
     seeds: np.ndarray,
+    *,
     eta: float = 0.5,
     seed: int = 0,
     labels: np.ndarray | None = None,

@@ -1,4 +1,4 @@
-"""CLAIRE's two-stage training loop (paper 2.1-2.5) and its hyper-parameters.
+"""CLAIRE's two-stage training loop (paper 2.1-2.5).
 
 Stage 1 trains on all seeds; at ``refine_epoch`` the seeds are filtered on the stage-1
 embedding (claire.refine) and stage 2 continues on the retained ones. Training is
@@ -8,10 +8,9 @@ seeded: on CPU the same seed gives a bit-identical embedding.
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import logging
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -22,100 +21,13 @@ from tqdm.auto import tqdm
 
 from claire.construct import DeviceCSR, PositivePairSampler
 from claire.model import MoCo
-from claire.neighbors import EXACT_LIMIT
-from claire.pairs import find_seeds, intra_batch_knn, neighbour_space
+from claire.pairs import build_pairs
+from claire.params import ClaireParams
 from claire.refine import RefinementStats, refine_seeds, true_seed_fraction
 
 log = logging.getLogger(__name__)
 
 EMBED_CHUNK = 4096  # cells embedded per forward pass at inference
-VARIANTS = ("full", "var1", "var2")  # CLAIRE and its two ablations (paper section 3.5)
-
-
-@dataclass(frozen=True)
-class ClaireParams:
-    """Hyper-parameters; defaults are the paper's (section 2.5, DESIGN.md section 3)."""
-
-    epochs: int = 120
-    batch_size: int = 256
-    lr: float = 1e-4
-    weight_decay: float = 1e-5
-    lr_milestones: tuple[int, ...] = ()  # epochs at which lr is multiplied by lr_gamma
-    lr_gamma: float = 0.1
-    temperature: float = 0.1  # paper 0.1, reference code 0.07
-    momentum: float = 0.999
-    queue_size: int = 2048
-    latent_dim: int = 128
-    dropout: float = 0.3
-    relu_before_norm: bool = False  # reference code: True
-    alpha: float = 0.5
-    knn: int = 10
-    k_anchor: int = 5
-    k_filter: int | None = 200  # Seurat's anchor filter; None = keep every MNN pair
-    n_cca: int = 30
-    n_pcs: int = 50
-    variant: str = "full"  # "var1": no construction strategy, "var2": no refinement
-    refine_epoch: int | None = 4  # None: no refinement
-    eta: float = 0.5
-    snapshot_epochs: tuple[int, ...] = ()
-    exact_knn_limit: float = EXACT_LIMIT
-    device: str = "auto"
-    seed: int = 0
-
-    def __post_init__(self) -> None:
-        for name in ("lr_milestones", "snapshot_epochs"):
-            object.__setattr__(self, name, tuple(int(e) for e in getattr(self, name) or ()))
-        positive = ("epochs", "batch_size", "queue_size", "latent_dim", "knn", "k_anchor")
-        for name in (*positive, "n_cca", "n_pcs"):
-            if int(getattr(self, name)) < 1:
-                raise ValueError(f"{name} must be a positive integer, got {getattr(self, name)}")
-        checks = {
-            "lr": self.lr > 0,
-            "weight_decay": self.weight_decay >= 0,
-            "lr_gamma": self.lr_gamma > 0,
-            "temperature": self.temperature > 0,
-            "momentum": 0 <= self.momentum < 1,
-            "dropout": 0 <= self.dropout < 1,
-            "alpha": 0 <= self.alpha <= 1,
-            "eta": 0 <= self.eta <= 1,
-            "seed": self.seed >= 0,
-        }
-        for name, ok in checks.items():
-            if not ok:
-                raise ValueError(f"invalid {name}: {getattr(self, name)}")
-        if self.variant not in VARIANTS:
-            raise ValueError(f"variant must be one of {VARIANTS}, got {self.variant!r}")
-        if self.k_filter is not None and self.k_filter < 1:
-            raise ValueError(f"k_filter must be >= 1 or None, got {self.k_filter}")
-        if self.refine_epoch is not None and self.refine_epoch < 1:
-            raise ValueError(f"refine_epoch must be >= 1 or None, got {self.refine_epoch}")
-        bad = [e for e in self.snapshot_epochs if not 0 <= e <= self.epochs]
-        if bad:
-            raise ValueError(f"snapshot_epochs {bad} outside [0, epochs={self.epochs}]")
-
-    @classmethod
-    def from_dict(cls, values: Mapping) -> ClaireParams:
-        """Build from a mapping (e.g. a config block); unknown keys are an error."""
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(values) - known)
-        if unknown:
-            raise ValueError(f"unknown CLAIRE parameter(s) {unknown}; known: {sorted(known)}")
-        return cls(**dict(values))
-
-    @property
-    def construction(self) -> bool:
-        """Whether positives are built by the mixup construction strategy (not var1)."""
-        return self.variant != "var1"
-
-    @property
-    def refinement_epoch(self) -> int | None:
-        """Epoch at which seeds are refined, or None (var2, or refine_epoch None)."""
-        return None if self.variant == "var2" else self.refine_epoch
-
-    def as_dict(self) -> dict:
-        return {
-            k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(self).items()
-        }
 
 
 @dataclass
@@ -132,6 +44,17 @@ class TrainResult:
     timings: dict = field(default_factory=dict)
     initial_seeds: np.ndarray | None = None  # n x 2 cell indices before refinement
     final_seeds: np.ndarray | None = None  # the seeds of the last epoch (after refinement)
+
+    def embed(self, x: np.ndarray | sp.spmatrix, device: str | None = None) -> np.ndarray:
+        """Online-encoder embedding (cells x latent, float32) of log-normalised ``x``.
+
+        Runs on ``device`` (default: the training device); genes must match training.
+        """
+        n_genes = self.model.n_genes
+        if x.ndim != 2 or x.shape[1] != n_genes:
+            raise ValueError(f"expected a cells x {n_genes} genes matrix, got {x.shape}")
+        target = resolve_device(device or self.device)
+        return embed_all(self.model.to(target), DeviceCSR(x, target))
 
 
 def resolve_device(device: str | torch.device = "auto") -> torch.device:
@@ -215,36 +138,7 @@ def train_claire(
     device = resolve_device(params.device)
     timings: dict[str, float] = {}
     start = time.perf_counter()
-    space = None
-    if seeds is None or knn is None:
-        space = neighbour_space(x, params.n_pcs, params.seed)
-    if seeds is None:
-        seeds = find_seeds(
-            x,
-            batch,
-            params.k_anchor,
-            params.n_cca,
-            params.seed,
-            params.exact_knn_limit,
-            params.k_filter,
-            space,
-        )
-    timings["seeds_seconds"] = time.perf_counter() - start
-    if len(seeds) == 0:
-        raise ValueError("no mutual nearest neighbours between batches: nothing to align")
-    tick = time.perf_counter()
-    if knn is None:
-        knn = intra_batch_knn(
-            None,
-            batch,
-            params.knn,
-            seed=params.seed,
-            exact_limit=params.exact_knn_limit,
-            space=space,
-        )
-    elif knn.shape[0] != x.shape[0]:
-        raise ValueError(f"knn has {knn.shape[0]} rows, expected {x.shape[0]}")
-    timings["knn_seconds"] = time.perf_counter() - tick
+    seeds, knn = build_pairs(x, batch, params, seeds=seeds, knn=knn, timings=timings)
     log.info(
         "%d seeds on %d cells (%.1fs), intra-batch KNN k=%d (%.1fs), device %s",
         len(seeds),
@@ -272,12 +166,12 @@ def _fit(
 ) -> TrainResult:
     model = MoCo(
         x.shape[1],
-        params.latent_dim,
-        params.queue_size,
-        params.momentum,
-        params.temperature,
-        params.dropout,
-        params.relu_before_norm,
+        latent_dim=params.latent_dim,
+        queue_size=params.queue_size,
+        momentum=params.momentum,
+        temperature=params.temperature,
+        dropout=params.dropout,
+        relu_before_norm=params.relu_before_norm,
         generator=torch.Generator().manual_seed(params.seed),
     ).to(device)
     optimizer = torch.optim.Adam(
@@ -302,7 +196,12 @@ def _fit(
     for epoch in bar:
         if epoch == refine_at:
             seeds, refinement = refine_seeds(
-                embed_all(model, data), seeds, params.eta, params.seed, labels, epoch
+                embed_all(model, data),
+                seeds,
+                eta=params.eta,
+                seed=params.seed,
+                labels=labels,
+                epoch=epoch,
             )
             sampler.set_seeds(seeds)
         lr = params.lr * params.lr_gamma ** sum(epoch >= m for m in params.lr_milestones)

@@ -7,6 +7,7 @@ import pytest
 from claire_data import simulated_data
 
 from claire.pairs import find_seeds
+from claire.params import ClaireParams
 from claire.refine import (
     refine_seeds,
     seed_accuracy_by_label,
@@ -14,7 +15,7 @@ from claire.refine import (
     true_component_posterior,
     true_seed_fraction,
 )
-from claire.train import ClaireParams, train_claire
+from claire.train import train_claire
 
 
 def test_gmm_keeps_the_higher_mean_component_even_as_minority():

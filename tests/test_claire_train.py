@@ -10,7 +10,8 @@ import torch
 from claire_data import simulated_data
 
 from claire import Claire, integrate
-from claire.train import ClaireParams, resolve_device, train_claire
+from claire.params import ClaireParams
+from claire.train import resolve_device, train_claire
 
 FAST = {"epochs": 3, "refine_epoch": 2, "device": "cpu"}
 

@@ -1,0 +1,101 @@
+"""CLAIRE's hyper-parameters (:class:`ClaireParams`) and the ablation variants.
+
+Defaults are the paper's (section 2.5, DESIGN.md section 3); validation happens at
+construction so that a bad configuration fails before any work is done.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from claire.neighbors import EXACT_LIMIT
+
+VARIANTS = ("full", "var1", "var2")  # CLAIRE and its two ablations (paper section 3.5)
+
+
+@dataclass(frozen=True)
+class ClaireParams:
+    """Hyper-parameters; defaults are the paper's (section 2.5, DESIGN.md section 3)."""
+
+    epochs: int = 120
+    batch_size: int = 256
+    lr: float = 1e-4
+    weight_decay: float = 1e-5
+    lr_milestones: tuple[int, ...] = ()  # epochs at which lr is multiplied by lr_gamma
+    lr_gamma: float = 0.1
+    temperature: float = 0.1  # paper 0.1, reference code 0.07
+    momentum: float = 0.999
+    queue_size: int = 2048
+    latent_dim: int = 128
+    dropout: float = 0.3
+    relu_before_norm: bool = False  # reference code: True
+    alpha: float = 0.5
+    knn: int = 10
+    k_anchor: int = 5
+    k_filter: int | None = 200  # Seurat's anchor filter; None = keep every MNN pair
+    n_cca: int = 30
+    n_pcs: int = 50
+    variant: str = "full"  # "var1": no construction strategy, "var2": no refinement
+    refine_epoch: int | None = 4  # None: no refinement
+    eta: float = 0.5
+    snapshot_epochs: tuple[int, ...] = ()
+    exact_knn_limit: float = EXACT_LIMIT
+    device: str = "auto"
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        for name in ("lr_milestones", "snapshot_epochs"):
+            object.__setattr__(self, name, tuple(int(e) for e in getattr(self, name) or ()))
+        positive = ("epochs", "batch_size", "queue_size", "latent_dim", "knn", "k_anchor")
+        for name in (*positive, "n_cca", "n_pcs"):
+            if int(getattr(self, name)) < 1:
+                raise ValueError(f"{name} must be a positive integer, got {getattr(self, name)}")
+        checks = {
+            "lr": self.lr > 0,
+            "weight_decay": self.weight_decay >= 0,
+            "lr_gamma": self.lr_gamma > 0,
+            "temperature": self.temperature > 0,
+            "momentum": 0 <= self.momentum < 1,
+            "dropout": 0 <= self.dropout < 1,
+            "alpha": 0 <= self.alpha <= 1,
+            "eta": 0 <= self.eta <= 1,
+            "seed": self.seed >= 0,
+        }
+        for name, ok in checks.items():
+            if not ok:
+                raise ValueError(f"invalid {name}: {getattr(self, name)}")
+        if self.variant not in VARIANTS:
+            raise ValueError(f"variant must be one of {VARIANTS}, got {self.variant!r}")
+        if self.k_filter is not None and self.k_filter < 1:
+            raise ValueError(f"k_filter must be >= 1 or None, got {self.k_filter}")
+        if self.refine_epoch is not None and self.refine_epoch < 1:
+            raise ValueError(f"refine_epoch must be >= 1 or None, got {self.refine_epoch}")
+        bad = [e for e in self.snapshot_epochs if not 0 <= e <= self.epochs]
+        if bad:
+            raise ValueError(f"snapshot_epochs {bad} outside [0, epochs={self.epochs}]")
+
+    @classmethod
+    def from_dict(cls, values: Mapping) -> ClaireParams:
+        """Build from a mapping (e.g. a config block); unknown keys are an error."""
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise ValueError(f"unknown CLAIRE parameter(s) {unknown}; known: {sorted(known)}")
+        return cls(**dict(values))
+
+    @property
+    def construction(self) -> bool:
+        """Whether positives are built by the mixup construction strategy (not var1)."""
+        return self.variant != "var1"
+
+    @property
+    def refinement_epoch(self) -> int | None:
+        """Epoch at which seeds are refined, or None (var2, or refine_epoch None)."""
+        return None if self.variant == "var2" else self.refine_epoch
+
+    def as_dict(self) -> dict:
+        return {
+            k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(self).items()
+        }
