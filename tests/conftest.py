@@ -40,11 +40,28 @@ def tiny_dataset(n_cells: int = 400, n_genes: int = 400, seed: int = 1, **extra)
     return {"source": source, "batch_key": "batch", "label_key": "cell_type", "n_hvg": 300}
 
 
+# A registry entry (config/methods.yaml format) of the PCA baseline, for tests that
+# register variants of it; the built-in `pca` entry is used as it is otherwise.
 PCA_METHOD = {
     "runner": "python",
     "module": "claire.bench.methods.pca",
-    "params": {"n_comps": 20},
+    "label": "PCA",
+    "family": "baseline",
 }
+PCA_PARAMS = {"pca": {"n_comps": 20}}
+
+
+def integration_path(dataset: str, method: str, repeat: int = 0, kind: str = "integration") -> str:
+    """Relative path of a run's file: kind integration (.h5ad), metrics (.json), curve
+    (.curve.csv), benchmark (.tsv), log (.log)."""
+    folder, suffix = {
+        "integration": ("integration", ".h5ad"),
+        "metrics": ("metrics", ".json"),
+        "curve": ("metrics", ".curve.csv"),
+        "benchmark": ("benchmarks/integrate", ".tsv"),
+        "log": ("logs/integrate", ".log"),
+    }[kind]
+    return f"results/{folder}/{dataset}/{method}/rep{repeat}{suffix}"
 
 
 def run_snakemake(
@@ -54,9 +71,18 @@ def run_snakemake(
     extra: tuple[str, ...] = (),
     cores: int = 2,
     timeout: int = 900,
+    registry: dict | None = None,
 ) -> subprocess.CompletedProcess:
-    """Run the project's workflow with ``config`` in ``workdir``; return the finished process."""
+    """Run the project's workflow with ``config`` in ``workdir``; return the finished process.
+
+    ``registry`` (method name -> entry) is written to an extra method registry file that
+    the config names (``method_registry``).
+    """
     workdir.mkdir(parents=True, exist_ok=True)
+    if registry:
+        registry_path = workdir / "methods.yaml"
+        registry_path.write_text(yaml.safe_dump(registry, sort_keys=False))
+        config = {**config, "method_registry": [str(registry_path)]}
     config_path = workdir / "config.yaml"
     config_path.write_text(yaml.safe_dump(config, sort_keys=False))
     cmd = [

@@ -9,7 +9,7 @@ import sys
 import anndata as ad
 import numpy as np
 import pytest
-from conftest import ROOT, run_snakemake, tiny_dataset
+from conftest import ROOT, integration_path, run_snakemake, tiny_dataset
 
 from claire.bench.contract import to_standard_raw
 from claire.bench.preprocess import preprocess
@@ -99,20 +99,19 @@ def test_cli_rejects_unknown_parameter(cellbench_h5ad, tmp_path):
 
 
 def test_workflow_rule_integrate_claire_writes_the_contract(tmp_path):
-    """Rule integrate_claire on a tiny simulated dataset, with a per-dataset override."""
+    """Rule integrate (runner claire) on a tiny simulated dataset, with a per-dataset
+    override; the ablation claire_var2 takes claire's overrides (registry `base`)."""
     dataset = tiny_dataset(n_cells=400, n_genes=300, n_batches=2)
-    dataset["claire"] = {"refine_epoch": 1}
+    dataset["method_params"] = {"claire": {"refine_epoch": 1}}
     params = {"epochs": 2, "snapshot_epochs": [1, 2], "k_filter": 50}
     config = {
         "results": "results",
         "seed": 3,
         "datasets": {"tiny": dataset},
-        "methods": {
-            "claire": {"runner": "claire", "params": params},
-            "claire_var2": {"runner": "claire", "params": {**params, "variant": "var2"}},
-        },
+        "methods": ["claire", "claire_var2"],
+        "method_params": {"claire": params},
     }
-    targets = tuple(f"results/integration/tiny/{m}.h5ad" for m in ("claire", "claire_var2"))
+    targets = tuple(integration_path("tiny", m) for m in ("claire", "claire_var2"))
     done = run_snakemake(tmp_path, config, targets)
     assert done.returncode == 0, done.stderr[-4000:]
     full = ad.read_h5ad(tmp_path / targets[0])
@@ -124,9 +123,10 @@ def test_workflow_rule_integrate_claire_writes_the_contract(tmp_path):
     assert full.uns["claire"]["refinement"]["epoch"] == 1
     var2 = ad.read_h5ad(tmp_path / targets[1])
     assert var2.uns["claire"]["refinement"]["epoch"] is None
-    log = tmp_path / "results/logs/integrate/tiny/claire.log"
+    assert json.loads(var2.uns["integration"]["params"])["epochs"] == 2  # claire's override
+    log = tmp_path / integration_path("tiny", "claire", kind="log")
     assert "epoch 2/2 loss" in log.read_text()
-    assert (tmp_path / "results/benchmarks/integrate/tiny/claire.tsv").exists()
+    assert (tmp_path / integration_path("tiny", "claire", kind="benchmark")).exists()
 
 
 def test_workflow_records_a_failing_claire_run(tmp_path):
@@ -135,11 +135,10 @@ def test_workflow_records_a_failing_claire_run(tmp_path):
         "results": "results",
         "on_method_error": "record",
         "datasets": {"tiny": tiny_dataset(n_cells=400, n_genes=300, n_batches=2)},
-        "methods": {
-            "claire": {"runner": "claire", "params": {"epochs": 2, "device": "no-such-device"}}
-        },
+        "methods": ["claire"],
+        "method_params": {"claire": {"epochs": 2, "device": "no-such-device"}},
     }
-    target = "results/integration/tiny/claire.h5ad"
+    target = integration_path("tiny", "claire")
     done = run_snakemake(tmp_path, config, (target,))
     assert done.returncode == 0, done.stderr[-4000:]
     result = ad.read_h5ad(tmp_path / target)

@@ -501,7 +501,7 @@ def test_workflow_downloads_then_converts_and_uses_placed_files_offline(
                 "counts_layer": "counts",
             },
         },
-        "methods": {"pca": {"runner": "python", "module": "claire.bench.methods.pca"}},
+        "methods": ["pca"],
     }
     targets = ("results/data/served/raw.h5ad", "results/data/placed/raw.h5ad")
     proc = run_snakemake(tmp_path / "work", config, targets=targets)

@@ -18,6 +18,9 @@ import yaml
 from conftest import ROOT
 from workflow_rules import workflow_rules
 
+from claire.bench.methods.runners import RUNNER_MODULES
+from claire.bench.registry import load_registry
+
 ENVS = ROOT / "envs"
 CONFIGS = [ROOT / "config" / name for name in ("config.yaml", "paper.yaml")]
 
@@ -145,12 +148,14 @@ def code_of(rule: dict, method: str, config: dict) -> tuple[list[Path], list[Pat
     """(Python files, R files) that run in ``rule``'s env for ``method``."""
     python = [Path(rule["script"])] if rule["script"] and rule["script"].endswith(".py") else []
     r_files = [Path(rule["script"])] if rule["script"] and rule["script"].endswith(".R") else []
-    spec = config["methods"].get(method, {})
-    if spec.get("module"):
-        module = spec["module"]
+    if not method:
+        return python, r_files
+    spec = load_registry(config.get("method_registry", []))[method]
+    module = spec.module or RUNNER_MODULES.get(spec.runner)
+    if module:
         python.append(ROOT / module if module.endswith(".py") else module_file(module))
-    if spec.get("script", "").endswith(".R"):
-        r_files.append(ROOT / spec["script"])
+    if spec.script and spec.script.endswith(".R"):
+        r_files.append(ROOT / spec.script)
     return python, r_files
 
 

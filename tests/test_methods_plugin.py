@@ -1,5 +1,6 @@
-"""The plug-in interface: a method from outside the package, registered by config only,
-runs through the real workflow; a failing method is recorded and the run goes on."""
+"""The plug-in interface: a method from outside the package (one adapter file plus one
+method registry entry) runs through the real workflow; a failing method is recorded and
+the run goes on. This is the README's worked example of adding a Python method."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import anndata as ad
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import PCA_METHOD, ROOT, run_snakemake, tiny_dataset
+from conftest import PCA_PARAMS, ROOT, integration_path, run_snakemake, tiny_dataset
 
 from claire.bench.contract import InputError
 from claire.bench.methods.base import load_adapter, run_method
@@ -20,8 +21,14 @@ TOY = ROOT / "tests" / "plugins" / "toy_method.py"
 
 
 def toy_entry(**params) -> dict:
-    """Config entry registering the toy plug-in by file path (one entry, no code change)."""
-    return {"runner": "python", "module": str(TOY), "params": params}
+    """Registry entry of the toy plug-in, by file path (one entry, no code change)."""
+    return {
+        "runner": "python",
+        "module": str(TOY),
+        "label": "Toy",
+        "family": "external",
+        "params": params,
+    }
 
 
 @pytest.fixture(scope="module")
@@ -59,28 +66,27 @@ def test_missing_plugin_file_is_a_clear_error(tmp_path):
 
 @pytest.mark.slow
 def test_workflow_runs_a_registered_plugin_and_records_a_failing_one(tmp_path):
+    registry = {"toy": toy_entry(), "toy_broken": toy_entry(fail=True)}
     config = {
         "datasets": {"tiny": tiny_dataset(n_cells=300, n_genes=300)},
-        "methods": {
-            "pca": PCA_METHOD,
-            "toy": toy_entry(n_comps=8),
-            "toy_broken": toy_entry(fail=True),
-        },
+        "methods": ["pca", "toy", "toy_broken"],
+        "method_params": {**PCA_PARAMS, "toy": {"n_comps": 8}},
     }
     targets = ("results/tables/raw_metrics.csv", "results/tables/benchmark.md")
-    proc = run_snakemake(tmp_path, config, targets=targets)
+    proc = run_snakemake(tmp_path, config, targets=targets, registry=registry)
     assert proc.returncode == 0, proc.stderr[-3000:]
 
-    toy = ad.read_h5ad(tmp_path / "results/integration/tiny/toy.h5ad")
+    toy = ad.read_h5ad(tmp_path / integration_path("tiny", "toy"))
     assert toy.uns["integration"]["status"] == "ok"
     assert toy.obsm["X_emb"].shape == (toy.n_obs, 8)
     assert np.isfinite(toy.obsm["X_emb"]).all()
-    assert (tmp_path / "results/benchmarks/integrate/tiny/toy.tsv").read_text().startswith("s\t")
+    bench = tmp_path / integration_path("tiny", "toy", kind="benchmark")
+    assert bench.read_text().startswith("s\t")
 
-    broken = ad.read_h5ad(tmp_path / "results/integration/tiny/toy_broken.h5ad")
+    broken = ad.read_h5ad(tmp_path / integration_path("tiny", "toy_broken"))
     assert broken.uns["integration"]["status"] == "failed"
     assert "failed on purpose" in broken.uns["integration"]["error"]
-    log = (tmp_path / "results/logs/integrate/tiny/toy_broken.log").read_text()
+    log = (tmp_path / integration_path("tiny", "toy_broken", kind="log")).read_text()
     assert "Traceback" in log and "failed on purpose" in log
 
     # the failure shows up in the tables; the other methods are scored
@@ -93,8 +99,9 @@ def test_workflow_runs_a_registered_plugin_and_records_a_failing_one(tmp_path):
 
     # on_method_error: raise stops the job instead, without leaving a result file behind
     config["on_method_error"] = "raise"
-    config["methods"] = {"toy_broken": toy_entry(fail=True)}
-    (tmp_path / "results/integration/tiny/toy_broken.h5ad").unlink()
-    proc = run_snakemake(tmp_path, config, targets=("results/integration/tiny/toy_broken.h5ad",))
+    config["methods"] = ["toy_broken"]
+    target = integration_path("tiny", "toy_broken")
+    (tmp_path / target).unlink()
+    proc = run_snakemake(tmp_path, config, targets=(target,), registry=registry)
     assert proc.returncode != 0
-    assert not (tmp_path / "results/integration/tiny/toy_broken.h5ad").exists()
+    assert not (tmp_path / target).exists()

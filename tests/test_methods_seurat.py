@@ -1,4 +1,5 @@
-"""Seurat v4 CCA integration in R, fed through files; the generic rscript runner.
+"""Seurat v4 CCA integration in R, fed through files; the generic rscript runner and the
+worked example of adding an R method (tests/plugins/toy_method.R plus a registry entry).
 
 Tests that need R skip with the reason when Rscript or Seurat is missing; .ci/run
 installs them from Debian (apt-get install r-base-core r-cran-seurat).
@@ -14,16 +15,16 @@ import numpy as np
 import pandas as pd
 import pytest
 import scipy.io
-from conftest import ROOT, run_snakemake, tiny_dataset
+from conftest import ROOT, integration_path, run_snakemake, tiny_dataset
 from methods_common import baseline_mixing, kang_preprocessed, mixing
 
 from claire.bench.contract import InputError
-from claire.bench.methods import seurat
+from claire.bench.methods import rscript, seurat
 from claire.bench.methods.base import run_method
 from claire.bench.preprocess import preprocess
 from claire.bench.simulate import simulate_counts
 
-SEURAT_MISSING = seurat.seurat_available()
+SEURAT_MISSING = rscript.r_package_missing("Seurat")
 needs_seurat = pytest.mark.skipif(
     SEURAT_MISSING is not None, reason=f"Seurat tests need R with Seurat: {SEURAT_MISSING}"
 )
@@ -42,7 +43,7 @@ def small() -> ad.AnnData:
 
 
 def test_export_writes_genes_by_cells_matrices_and_tables(small, tmp_path):
-    seurat.export_inputs(small, tmp_path, "batch", {"seed": 1, "dims": 10})
+    rscript.export_inputs(small, tmp_path, "batch", {"seed": 1, "dims": 10})
     counts = scipy.io.mmread(tmp_path / "counts.mtx").tocsr()
     logcounts = scipy.io.mmread(tmp_path / "logcounts.mtx").tocsr()
     assert counts.shape == logcounts.shape == (small.n_vars, small.n_obs)
@@ -61,9 +62,9 @@ def test_read_embedding_restores_the_cell_order(tmp_path):
     table = pd.DataFrame(emb, columns=["PC_1", "PC_2", "PC_3"])
     table.insert(0, "cell", [f"cell_{i}" for i in range(4)])
     table.iloc[[2, 0, 3, 1]].to_csv(tmp_path / "embedding.csv", index=False)
-    np.testing.assert_array_equal(seurat.read_embedding(tmp_path, 4), emb)
+    np.testing.assert_array_equal(rscript.read_embedding(tmp_path, 4), emb)
     with pytest.raises(RuntimeError, match="exactly the 5 exported cells"):
-        seurat.read_embedding(tmp_path, 5)
+        rscript.read_embedding(tmp_path, 5)
 
 
 def test_unknown_parameter_is_rejected_before_r_runs(small):
@@ -96,43 +97,59 @@ def test_r_error_is_raised_with_r_message(small, tmp_path):
     script = tmp_path / "broken.R"
     script.write_text('stop("no anchors found between batches")\n')
     with pytest.raises(RuntimeError, match="no anchors found"):
-        seurat.run_r_method(small, "batch", 0, script)
+        rscript.run_r_method(small, "batch", 0, script)
 
 
 @needs_seurat
 @pytest.mark.slow
-def test_workflow_runs_seurat_and_records_a_failing_r_method(tmp_path):
+def test_workflow_runs_r_methods_and_records_a_failing_one(tmp_path):
+    """Seurat (built-in registry entry), the toy R method (one R file + one registry entry,
+    the README's worked example) and a failing R script through the real workflow."""
     broken = tmp_path / "broken.R"
     broken.write_text('stop("this R method always fails")\n')
-    seurat_entry = {
-        "runner": "rscript",
-        "script": str(ROOT / "workflow" / "scripts" / "seurat_integrate.R"),
-        "params": {
-            "dims": 10,
-            "npcs": 20,
-            "k_anchor": 5,
-            "k_filter": 100,
-            "k_score": 30,
-            "k_weight": 50,
+    registry = {
+        "toy_r": {
+            "runner": "rscript",
+            "script": str(ROOT / "tests" / "plugins" / "toy_method.R"),
+            "label": "Toy (R)",
+            "family": "external",
         },
+        "r_broken": {"runner": "rscript", "script": str(broken)},
     }
     config = {
         "datasets": {"tiny": tiny_dataset(n_cells=300, n_genes=300)},
-        "methods": {
-            "seurat": seurat_entry,
-            "r_broken": {"runner": "rscript", "script": str(broken)},
+        "methods": ["seurat", "toy_r", "r_broken"],
+        "method_params": {
+            "seurat": {
+                "dims": 10,
+                "npcs": 20,
+                "k_anchor": 5,
+                "k_filter": 100,
+                "k_score": 30,
+                "k_weight": 50,
+            },
+            "toy_r": {"n_comps": 6},
         },
     }
-    targets = tuple(f"results/integration/tiny/{m}.h5ad" for m in config["methods"])
-    proc = run_snakemake(tmp_path, config, targets=targets)
+    targets = tuple(integration_path("tiny", m) for m in config["methods"])
+    proc = run_snakemake(tmp_path, config, targets=targets, registry=registry)
     assert proc.returncode == 0, proc.stderr[-3000:]
-    result = ad.read_h5ad(tmp_path / "results/integration/tiny/seurat.h5ad")
+    result = ad.read_h5ad(tmp_path / integration_path("tiny", "seurat"))
     assert result.uns["integration"]["status"] == "ok"
     assert result.obsm["X_emb"].shape == (300, 20)
     assert json.loads(result.uns["integration"]["params"])["dims"] == 10
-    log = (tmp_path / "results/logs/integrate/tiny/seurat.log").read_text()
+    log = (tmp_path / integration_path("tiny", "seurat", kind="log")).read_text()
     assert "FindIntegrationAnchors" in log
-    assert (tmp_path / "results/benchmarks/integrate/tiny/seurat.tsv").read_text().startswith("s\t")
-    failed = ad.read_h5ad(tmp_path / "results/integration/tiny/r_broken.h5ad")
+    bench = tmp_path / integration_path("tiny", "seurat", kind="benchmark")
+    assert bench.read_text().startswith("s\t")
+    toy = ad.read_h5ad(tmp_path / integration_path("tiny", "toy_r"))
+    assert toy.uns["integration"]["status"] == "ok"
+    assert toy.obsm["X_emb"].shape == (300, 6)
+    assert toy.uns["toy_r"]["batches"] == 2  # the script's uns.json
+    batches = toy.obs["batch"].to_numpy()
+    for batch in np.unique(batches):
+        np.testing.assert_allclose(toy.obsm["X_emb"][batches == batch].mean(axis=0), 0, atol=1e-4)
+    failed = ad.read_h5ad(tmp_path / integration_path("tiny", "r_broken"))
     assert failed.uns["integration"]["status"] == "failed"
     assert "this R method always fails" in failed.uns["integration"]["error"]
+

@@ -6,10 +6,16 @@ import json
 
 import pandas as pd
 import pytest
-from conftest import PCA_METHOD, ROOT, run_snakemake, tiny_dataset
+from conftest import PCA_METHOD, PCA_PARAMS, ROOT, run_snakemake, tiny_dataset
 
 TOY = ROOT / "tests" / "plugins" / "toy_method.py"
-TABLES = ("raw_metrics.csv", "scores.csv", "benchmark.md", "training_curves.csv")
+TABLES = (
+    "raw_metrics.csv",
+    "scores.csv",
+    "summary.csv",
+    "benchmark.md",
+    "training_curves.csv",
+)
 
 
 @pytest.mark.slow
@@ -17,21 +23,22 @@ def test_workflow_scores_methods_and_lists_the_failed_one(tmp_path):
     config = {
         "metrics": {"resolutions": [0.5, 1.0, 1.5], "threads": 1},
         "datasets": {"tiny": tiny_dataset(n_cells=300, n_genes=300)},
-        "methods": {
-            "pca": PCA_METHOD,
-            "unintegrated": {**PCA_METHOD, "params": {"n_comps": 10}},
-            "broken": {"runner": "python", "module": str(TOY), "params": {"fail": True}},
-        },
+        "methods": ["pca", "unintegrated", "broken"],
+        "method_params": PCA_PARAMS,
+    }
+    registry = {
+        "unintegrated": {**PCA_METHOD, "params": {"n_comps": 10}},
+        "broken": {"runner": "python", "module": str(TOY), "params": {"fail": True}},
     }
     targets = tuple(f"results/tables/{name}" for name in TABLES)
-    proc = run_snakemake(tmp_path, config, targets=targets)
+    proc = run_snakemake(tmp_path, config, targets=targets, registry=registry)
     assert proc.returncode == 0, proc.stderr[-3000:]
 
     results = tmp_path / "results"
-    broken = json.loads((results / "metrics/tiny/broken.json").read_text())
+    broken = json.loads((results / "metrics/tiny/broken/rep0.json").read_text())
     assert broken["status"] == "failed" and "failed on purpose" in broken["error"]
     assert "basw" not in broken
-    pca = json.loads((results / "metrics/tiny/pca.json").read_text())
+    pca = json.loads((results / "metrics/tiny/pca/rep0.json").read_text())
     assert pca["status"] == "ok" and pca["n_cells"] == 300
     assert all(0.0 <= pca[m] <= 1.0 for m in ("basw", "kbet", "ari", "nmi", "casw"))
     assert pca["best_resolution"] in (0.5, 1.0, 1.5)
@@ -43,9 +50,11 @@ def test_workflow_scores_methods_and_lists_the_failed_one(tmp_path):
     assert sorted(scores["rank"].dropna().astype(int)) in ([1, 2], [1, 1])
     assert pd.isna(scores.loc["broken", "rank"]) and pd.isna(scores.loc["broken", "f1"])
     assert "| broken | failed |" in (results / "tables/benchmark.md").read_text()
-    curves = pd.read_csv(results / "tables/training_curves.csv")  # no claire-runner method
-    assert list(curves.columns) == ["dataset", "method", "epoch", "basw", "kbet", "ari", "nmi"]
-    for rule in ("compute_metrics/tiny/pca", "compute_metrics/tiny/broken"):
+    curves = pd.read_csv(results / "tables/training_curves.csv")  # no method with snapshots
+    assert list(curves.columns) == [
+        "dataset", "method", "repeat", "epoch", "basw", "kbet", "ari", "nmi"
+    ]  # fmt: skip
+    for rule in ("compute_metrics/tiny/pca/rep0", "compute_metrics/tiny/broken/rep0"):
         assert (results / f"benchmarks/{rule}.tsv").exists()
         assert (results / f"logs/{rule}.log").stat().st_size > 0
     assert not list(results.rglob("*.tmp"))

@@ -15,30 +15,27 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import PCA_METHOD, ROOT, run_snakemake, tiny_dataset
+from conftest import PCA_PARAMS, ROOT, run_snakemake, tiny_dataset
 
 # A whole (tiny) workflow run: about 1.5 CPU-minutes.
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 CHROMEDRIVER = shutil.which("chromedriver")
-CLAIRE = {
-    "runner": "claire",
-    "threads": 1,
-    "params": {
-        "epochs": 2,
-        "refine_epoch": 1,
-        "batch_size": 128,
-        "snapshot_epochs": [0, 2],
-        "device": "cpu",
-    },
+CLAIRE_PARAMS = {
+    "epochs": 2,
+    "refine_epoch": 1,
+    "batch_size": 128,
+    "snapshot_epochs": [0, 2],
+    "device": "cpu",
 }
 CONFIG = {
     "results": "results",
     "metrics": {"resolutions": [0.5, 1.0], "threads": 1},
     "report": {"umap_max_cells": 150},
     "datasets": {"tiny": tiny_dataset(240, 200, seed=3, n_batches=2, n_cell_types=3)},
-    "methods": {"pca": PCA_METHOD, "claire": CLAIRE},
+    "methods": ["pca", "claire"],
+    "method_params": {**PCA_PARAMS, "claire": CLAIRE_PARAMS},
 }
 EXPECTED_FIGURES = {
     "f1_bars.png",
@@ -47,11 +44,18 @@ EXPECTED_FIGURES = {
     "training_curves.png",
     "seed_refinement.png",
     "tiny.png",  # UMAP per method
-    "claire.png",  # UMAP per CLAIRE epoch
+    "claire.png",  # UMAP per training epoch
 }
 EXPECTED_TABLES = {
     f"{name}.html"
-    for name in ("raw_metrics", "scores", "training_curves", "seed_refinement", "runtime")
+    for name in (
+        "raw_metrics",
+        "scores",
+        "summary",
+        "training_curves",
+        "seed_refinement",
+        "runtime",
+    )
 }
 BROWSER_FLAGS = (
     "--headless=new",
@@ -173,7 +177,7 @@ def test_report_figures_render_in_chromium(report_html, browser, tmp_path):
     browser.get(report_html.as_uri())
     categories = _wait(lambda: browser.execute_script("return window.categories"))
     results = browser.execute_script("return window.results")
-    assert set(categories) == {"1. Scores", "2. Embeddings", "3. CLAIRE", "4. Tables"}
+    assert set(categories) == {"1. Scores", "2. Embeddings", "3. Training", "4. Tables"}
     shown, tables = {}, []
     for category, subcategories in categories.items():
         for subcategory, paths in subcategories.items():

@@ -23,7 +23,7 @@ import anndata as ad
 import numpy as np
 import pytest
 import yaml
-from conftest import PCA_METHOD, ROOT, run_snakemake, tiny_dataset
+from conftest import PCA_METHOD, PCA_PARAMS, ROOT, integration_path, run_snakemake, tiny_dataset
 from snakemake.profiles import ProfileConfigFileParser
 from workflow_rules import rules_declaring_threads, workflow_rules
 
@@ -37,7 +37,7 @@ SETTINGS = (
     "CLAIRE_SLURM_PARTITION",
     "CLAIRE_SLURM_GPU_PARTITION",
     "CLAIRE_SLURM_ACCOUNT",
-    "CLAIRE_SLURM_GPU_METHODS",
+    "CLAIRE_METHOD_REGISTRY",
     "CLAIRE_SLURM_CPUS_PER_GPU",
     "CLAIRE_SLURM_STATUS_COMMAND",
     "CLAIRE_SOFTWARE_DEPLOYMENT",
@@ -74,14 +74,15 @@ def test_slurm_profile_without_settings_names_no_site(monkeypatch):
     assert "slurm_partition" not in defaults and "slurm_account" not in defaults
     assert "slurm-status-command" not in options  # the plugin picks sacct where it works
     per_rule = resource_args(options, "set-resources")
-    for rule in ("integrate_claire", "sensitivity_run"):  # the rules that train CLAIRE
-        assert per_rule[f"{rule}:gpu"] == "1" and int(per_rule[f"{rule}:cpus_per_gpu"]) >= 1
+    # GPU counts come from the rule (the method registry's `gpu`); the profile adds the CPUs
+    # that come with a GPU, and no partition when none is configured.
+    assert int(per_rule["integrate:cpus_per_gpu"]) >= 1
+    assert not any(key.endswith(":gpu") for key in per_rule)
     assert not any(key.endswith(":slurm_partition") for key in per_rule)
     # More memory where the paper's datasets need it, doubled on the retry after an OOM kill.
     for rule, floor in (
         ("compute_metrics", 16000),
         ("training_curve", 16000),
-        ("integrate_rscript", 32000),
     ):
         mem, runtime = per_rule[f"{rule}:mem_mb"], per_rule[f"{rule}:runtime"]
         assert eval(mem, {"attempt": 1}) >= floor and eval(mem, {"attempt": 2}) >= 2 * floor
@@ -90,14 +91,18 @@ def test_slurm_profile_without_settings_names_no_site(monkeypatch):
     assert all(key.split(":")[1] != "slurm_extra" for key in per_rule)
 
 
-def test_slurm_profile_takes_partitions_account_and_gpu_methods_from_env(monkeypatch):
+def test_slurm_profile_takes_partitions_account_and_gpu_methods_from_registry(
+    monkeypatch, tmp_path
+):
+    extra = tmp_path / "methods.yaml"
+    extra.write_text(yaml.safe_dump({"my_gpu_method": {**PCA_METHOD, "gpu": True}}))
     options = parse_profile(
         SLURM_PROFILE,
         monkeypatch,
         CLAIRE_SLURM_PARTITION="all",  # a partition named like a Python builtin stays a string
         CLAIRE_SLURM_GPU_PARTITION="gpu-a100",
         CLAIRE_SLURM_ACCOUNT="123456",
-        CLAIRE_SLURM_GPU_METHODS="scvi, desc",
+        CLAIRE_METHOD_REGISTRY=str(extra),
         CLAIRE_SLURM_STATUS_COMMAND="squeue",
         CLAIRE_SOFTWARE_DEPLOYMENT="none",
     )
@@ -107,17 +112,17 @@ def test_slurm_profile_takes_partitions_account_and_gpu_methods_from_env(monkeyp
     assert eval(defaults["slurm_partition"]) == "all"
     assert eval(defaults["slurm_account"]) == "123456"
     per_rule = resource_args(options, "set-resources")
-    assert eval(per_rule["integrate_claire:slurm_partition"]) == "gpu-a100"
-    assert eval(per_rule["sensitivity_run:slurm_partition"]) == "gpu-a100"
 
     def for_method(key: str, method: str):
         wildcards = type("Wildcards", (), {"method": method})()
-        return eval(per_rule[f"integrate_python:{key}"], {"wildcards": wildcards})
+        return eval(per_rule[f"integrate:{key}"], {"wildcards": wildcards})
 
-    assert for_method("gpu", "scvi") == 1 and for_method("gpu", "desc") == 1
-    assert for_method("gpu", "harmony") == 0
-    assert for_method("slurm_partition", "scvi") == "gpu-a100"
-    assert for_method("slurm_partition", "harmony") == "all"
+    # registry entries with gpu: true (built-in and from CLAIRE_METHOD_REGISTRY), and the
+    # sensitivity grid's runs of CLAIRE, go to the GPU partition; the others stay on CPUs
+    for method in ("claire", "claire_var1", "scvi", "my_gpu_method", "claire__alpha_0.3"):
+        assert for_method("slurm_partition", method) == "gpu-a100", method
+    for method in ("harmony", "pca", "seurat"):
+        assert for_method("slurm_partition", method) == "all", method
 
 
 def test_local_profile_shares_the_gpus_and_caps_memory(monkeypatch):
@@ -127,8 +132,7 @@ def test_local_profile_shares_the_gpus_and_caps_memory(monkeypatch):
     assert int(limits["gpu"]) == 1
     total_mb = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**20
     assert 0.5 * total_mb < int(limits["mem_mb"]) < total_mb
-    per_rule = resource_args(options, "set-resources")
-    assert per_rule["integrate_claire:gpu"] == per_rule["sensitivity_run:gpu"] == "1"
+    assert "set-resources" not in options  # GPU counts come from the method registry
 
     no_gpu = parse_profile(LOCAL_PROFILE, monkeypatch, CLAIRE_LOCAL_GPUS="0")
     assert "gpu" not in resource_args(no_gpu, "resources")
@@ -259,48 +263,44 @@ def test_script_runs_a_job_and_stops_every_daemon(slurm_cluster):
         assert not Path(f"/proc/{pid}").exists(), f"daemon {pid} survived stop"
 
 
-CLAIRE_METHOD = {
-    "runner": "claire",
-    "env": "envs/claire.yaml",
-    "params": {"epochs": 3, "refine_epoch": 1},
-}
+# A GPU method of an extra registry file: PCA with `gpu: true`.
+REGISTRY = {"pca_gpu": {**PCA_METHOD, "gpu": True, "params": {"n_comps": 10}}}
 
 
-def _tiny_config() -> dict:
+def _tiny_config(registry: Path) -> dict:
     """One small simulated dataset; a short CLAIRE run and PCA twice, once as a GPU method."""
     return {
         "datasets": {"tiny": tiny_dataset()},
-        "methods": {
-            "pca": PCA_METHOD,
-            "pca_gpu": {**PCA_METHOD, "params": {"n_comps": 10}},
-            "claire": CLAIRE_METHOD,
-        },
+        "methods": ["pca", "pca_gpu", "claire"],
+        "method_params": {**PCA_PARAMS, "claire": {"epochs": 3, "refine_epoch": 1}},
+        "method_registry": [str(registry)],
     }
 
 
+def _write_registry(folder: Path) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "methods.yaml"
+    path.write_text(yaml.safe_dump(REGISTRY))
+    return path
+
+
 METHODS = ("pca", "pca_gpu", "claire")
-EMBEDDINGS = tuple(f"results/integration/tiny/{m}.h5ad" for m in METHODS)
-METRICS = tuple(f"results/metrics/tiny/{m}.json" for m in ("pca", "pca_gpu"))
+EMBEDDINGS = tuple(integration_path("tiny", m) for m in METHODS)
+METRICS = tuple(integration_path("tiny", m, kind="metrics") for m in ("pca", "pca_gpu"))
 TARGETS = EMBEDDINGS + METRICS
-RULE_JOBS = {
-    "raw_data": 1,
-    "preprocess": 1,
-    "integrate_python": 2,
-    "integrate_claire": 1,
-    "compute_metrics": 2,
-}
+RULE_JOBS = {"raw_data": 1, "preprocess": 1, "integrate": 3, "compute_metrics": 2}
 
 
 def _run_through_slurm(workdir: Path, cluster: Cluster) -> subprocess.CompletedProcess:
     """``snakemake --executor slurm --profile config/profiles/slurm`` on ``_tiny_config``."""
-    workdir.mkdir(parents=True)
+    registry = _write_registry(workdir)
     config_path = workdir / "config.yaml"
-    config_path.write_text(yaml.safe_dump(_tiny_config(), sort_keys=False))
+    config_path.write_text(yaml.safe_dump(_tiny_config(registry), sort_keys=False))
     env = {
         **cluster.env,
         "CLAIRE_SLURM_PARTITION": "cpu",
         "CLAIRE_SLURM_GPU_PARTITION": "gpu",
-        "CLAIRE_SLURM_GPU_METHODS": "pca_gpu",
+        "CLAIRE_METHOD_REGISTRY": str(registry),
         "CLAIRE_SLURM_CPUS_PER_GPU": "1",
         # No accounting database here: poll squeue (slurm.conf keeps jobs for MinJobAge=300 s).
         "CLAIRE_SLURM_STATUS_COMMAND": "squeue",
@@ -329,7 +329,8 @@ def _run_through_slurm(workdir: Path, cluster: Cluster) -> subprocess.CompletedP
 def test_workflow_through_slurm_equals_local_run(slurm_cluster, tmp_path):
     # The local reference run goes on meanwhile (the SLURM run mostly waits on polling).
     with ThreadPoolExecutor(max_workers=1) as pool:
-        local_run = pool.submit(run_snakemake, tmp_path / "local", _tiny_config(), TARGETS)
+        local_config = _tiny_config(_write_registry(tmp_path / "local"))
+        local_run = pool.submit(run_snakemake, tmp_path / "local", local_config, TARGETS)
         on_slurm = _run_through_slurm(tmp_path / "slurm", slurm_cluster)
         local = local_run.result()
     output = on_slurm.stdout + on_slurm.stderr
@@ -354,9 +355,9 @@ def test_workflow_through_slurm_equals_local_run(slurm_cluster, tmp_path):
 
     # Placement from the profile: CLAIRE and the GPU method on the gpu partition with a GPU.
     placement = {}
-    for job_id in by_rule["integrate_python"] + by_rule["integrate_claire"]:
+    for job_id in by_rule["integrate"]:
         shown = slurm_cluster.run("scontrol", "show", "job", job_id).stdout
-        method = wildcards[job_id].removeprefix("tiny_")
+        method = wildcards[job_id].removeprefix("tiny_").removesuffix("_0")
         placement[method] = (records[job_id]["Partition"], "TresPerJob=gres:gpu:1" in shown)
     assert placement == {
         "pca": ("cpu", False),

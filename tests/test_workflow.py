@@ -8,7 +8,14 @@ import anndata as ad
 import numpy as np
 import pytest
 import yaml
-from conftest import CELLBENCH, PCA_METHOD, ROOT, run_snakemake, tiny_dataset
+from conftest import (
+    CELLBENCH,
+    PCA_PARAMS,
+    ROOT,
+    integration_path,
+    run_snakemake,
+    tiny_dataset,
+)
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
@@ -29,8 +36,8 @@ def test_tiny_workflow_runs_from_data_to_embeddings(tmp_path):
         "batch_key": "b",
         "label_key": "l",
     }
-    config = {"datasets": datasets, "methods": {"pca": PCA_METHOD}}
-    targets = [f"results/integration/{name}/pca.h5ad" for name in datasets if name != "absent"]
+    config = {"datasets": datasets, "methods": ["pca"], "method_params": PCA_PARAMS}
+    targets = [integration_path(name, "pca") for name in datasets if name != "absent"]
     proc = run_snakemake(tmp_path, config, targets=tuple(targets))
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "Dataset 'absent' skipped" in proc.stderr
@@ -38,14 +45,14 @@ def test_tiny_workflow_runs_from_data_to_embeddings(tmp_path):
     for name in (n for n in datasets if n != "absent"):
         pre = ad.read_h5ad(tmp_path / f"results/data/{name}/preprocessed.h5ad")
         assert "counts" in pre.layers and pre.n_vars <= 500
-        result = ad.read_h5ad(tmp_path / f"results/integration/{name}/pca.h5ad")
+        result = ad.read_h5ad(tmp_path / integration_path(name, "pca"))
         assert result.obsm["X_emb"].shape == (pre.n_obs, 20)
         assert np.isfinite(result.obsm["X_emb"]).all()
         assert result.uns["integration"]["status"] == "ok"
         assert list(result.obs_names) == list(pre.obs_names)
         for log in ("raw_data", "preprocess"):
             assert (tmp_path / f"results/logs/{log}/{name}.log").stat().st_size > 0
-        bench = tmp_path / f"results/benchmarks/integrate/{name}/pca.tsv"
+        bench = tmp_path / integration_path(name, "pca", kind="benchmark")
         assert bench.read_text().startswith("s\t")
     assert not (tmp_path / "results/data/absent").exists()
     # nothing temporary left behind
@@ -67,7 +74,7 @@ def test_bad_input_fails_with_clear_error_and_no_partial_output(tmp_path):
                 "label_key": "celltype",
             }
         },
-        "methods": {"pca": PCA_METHOD},
+        "methods": ["pca"],
     }
     proc = run_snakemake(tmp_path, config, targets=("results/data/onebatch/raw.h5ad",))
     assert proc.returncode != 0
@@ -79,7 +86,7 @@ def test_bad_input_fails_with_clear_error_and_no_partial_output(tmp_path):
 def test_schema_rejects_bad_config_naming_the_key(tmp_path):
     config = {
         "datasets": {"tiny": tiny_dataset()},
-        "methods": {"pca": PCA_METHOD},
+        "methods": ["pca"],
         "on_method_error": "ignore",
     }
     with pytest.raises(WorkflowError, match="on_method_error"):
@@ -98,12 +105,13 @@ def test_schema_rejects_bad_config_naming_the_key(tmp_path):
         (lambda c: c["datasets"]["tiny"].pop("batch_key"), "batch_key"),
         (lambda c: c["datasets"]["tiny"]["source"].__setitem__("n_batches", 1), "n_batches"),
         (lambda c: c["datasets"]["tiny"]["source"].__setitem__("type", "ftp"), "type"),
-        (lambda c: c["methods"]["pca"].pop("module"), "module"),
+        (lambda c: c.__setitem__("methods", []), "methods"),
+        (lambda c: c.__setitem__("repeats", 0), "repeats"),
         (lambda c: c.__setitem__("datasets", {}), "datasets"),
     ],
 )
 def test_schema_rejections(mutate, key):
-    config = {"datasets": {"tiny": tiny_dataset()}, "methods": {"pca": dict(PCA_METHOD)}}
+    config = {"datasets": {"tiny": tiny_dataset()}, "methods": ["pca"]}
     mutate(config)
     with pytest.raises(WorkflowError) as err:
         validate(config, str(SCHEMA))

@@ -18,7 +18,7 @@ from conftest import ROOT
 # and prints, per rule: the env file(s) it runs in (per method where the env depends on the
 # method), its script and the resources it declares.
 _INTROSPECT = r"""
-import json, re, sys
+import json, sys
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -37,11 +37,7 @@ with SnakemakeApi(OutputSettings(quiet={"all"})) as api:
     rules = {}
     for rule in workflow_api._workflow.rules:
         basedir = Path(str(rule.basedir))
-        pattern = rule.wildcard_constraints.get("method")
-        methods = [
-            name for name, spec in config["methods"].items()
-            if spec.get("enabled", True) and pattern and re.fullmatch(pattern, name)
-        ]
+        methods = list(config["methods"])
         envs = {}
         if callable(rule.conda_env):
             for method in methods:

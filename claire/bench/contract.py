@@ -1,15 +1,26 @@
-"""The standard raw AnnData contract and its input validator.
+"""The two file contracts of the benchmark: the raw dataset and the integration result.
 
-Every dataset, whatever its source, is turned into one shape before preprocessing:
+Raw: every dataset, whatever its source, is turned into one shape before preprocessing:
 counts in ``X`` as CSR float32, ``obs["batch"]`` and ``obs["cell_type"]`` categorical,
 unique cell and gene names. Problems that cannot be fixed safely raise
 :class:`InputError` with one clear message; safe fixes (unique names) are logged.
+
+Integration result (``results/integration/{dataset}/{method}/rep{r}.h5ad``): the cells'
+obs (batch, cell type), the embedding ``obsm["X_emb"]``, optional epoch snapshots
+``obsm["X_emb_epoch_<e>"]``, and ``uns["integration"]`` (method, status "ok"/"failed",
+error, params, seed, repeat, seconds) plus any extra ``uns`` entries of the method.
+Metrics and tables read results through this module only, never through the methods.
 """
 
 from __future__ import annotations
 
+import json
 import logging
+import os
+import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import anndata as ad
@@ -157,7 +168,16 @@ def _make_unique(adata: ad.AnnData, name: str) -> None:
 
 
 # ---- the integration result file ---------------------------------------------------------
-# What an adapter hands back, and what results/integration/{dataset}/{method}.h5ad holds.
+
+EMBEDDING_KEY = "X_emb"
+SNAPSHOT_PATTERN = re.compile(rf"^{EMBEDDING_KEY}_epoch_(\d+)$")
+STATUS_OK = "ok"
+STATUS_FAILED = "failed"
+
+
+def snapshot_key(epoch: int) -> str:
+    """obsm key of the embedding snapshot at ``epoch``."""
+    return f"{EMBEDDING_KEY}_epoch_{int(epoch)}"
 
 
 @dataclass
@@ -173,3 +193,80 @@ class AdapterResult:
     embedding: Any
     snapshots: dict[int, Any] = field(default_factory=dict)
     uns: dict[str, Any] = field(default_factory=dict)
+
+
+def validate_embedding(embedding: Any, n_cells: int, method: str = "method") -> np.ndarray:
+    """Return ``embedding`` as a finite float32 ``n_cells x d`` array or raise InputError."""
+    emb = np.asarray(embedding)
+    if emb.ndim != 2:
+        raise InputError(f"{method}: embedding must be 2-D, got shape {emb.shape}")
+    if emb.shape[0] != n_cells:
+        raise InputError(f"{method}: embedding has {emb.shape[0]} rows for {n_cells} cells")
+    if emb.shape[1] == 0:
+        raise InputError(f"{method}: embedding has no dimensions")
+    emb = emb.astype(np.float32, copy=False)
+    if not np.all(np.isfinite(emb)):
+        raise InputError(f"{method}: embedding has {int((~np.isfinite(emb)).sum())} NaN/inf values")
+    return emb
+
+
+def result_adata(
+    adata: ad.AnnData,
+    output: AdapterResult | None,
+    method: str,
+    params: Mapping[str, Any],
+    seed: int,
+    seconds: float,
+    error: str | None = None,
+    repeat: int = 0,
+) -> ad.AnnData:
+    """Build the integration result file's AnnData from a (validated) adapter output.
+
+    ``output`` None (with ``error``) gives a failed result with an empty ``n x 0`` embedding.
+    """
+    obs = adata.obs[[BATCH, LABEL]].copy()
+    embedding = output.embedding if output is not None else np.zeros((adata.n_obs, 0), np.float32)
+    result = ad.AnnData(obs=obs, obsm={EMBEDDING_KEY: embedding})
+    if output is not None:
+        for epoch, snapshot in sorted(output.snapshots.items()):
+            result.obsm[snapshot_key(epoch)] = snapshot
+        for key, value in output.uns.items():
+            if key == "integration":
+                raise InputError(f"{method}: uns['integration'] is reserved for the runner")
+            result.uns[key] = value
+    result.uns["integration"] = {
+        "method": method,
+        "status": STATUS_FAILED if error else STATUS_OK,
+        "error": error or "",
+        "params": json.dumps(dict(params), sort_keys=True, default=str),
+        "seed": int(seed),
+        "repeat": int(repeat),
+        "seconds": float(seconds),
+    }
+    return result
+
+
+def is_failed(result: ad.AnnData) -> bool:
+    """True when an integration result records a failed run."""
+    return result.uns.get("integration", {}).get("status") == STATUS_FAILED
+
+
+def snapshot_epochs(result: ad.AnnData) -> list[int]:
+    """Epochs of the ``obsm["X_emb_epoch_<e>"]`` snapshots, ascending."""
+    epochs = [int(m.group(1)) for key in result.obsm if (m := SNAPSHOT_PATTERN.match(key))]
+    return sorted(epochs)
+
+
+RUN_PATH = re.compile(
+    r"(?P<dataset>[^/]+)/(?P<method>[^/]+)/rep(?P<repeat>\d+)(?P<suffix>\.[^/]+)$"
+)
+
+
+def parse_run_path(path: str | os.PathLike, suffix: str) -> tuple[str, str, int]:
+    """(dataset, method, repeat) of a per-run file ``.../{dataset}/{method}/rep{r}<suffix>``
+    (integration result, metrics record, training curve, benchmark record)."""
+    text = Path(path).as_posix()
+    match = RUN_PATH.search(text)
+    if match is None or match["suffix"] != suffix:
+        raise ValueError(f"{path}: expected a file .../<dataset>/<method>/rep<r>{suffix}")
+    return match["dataset"], match["method"], int(match["repeat"])

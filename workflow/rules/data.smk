@@ -7,7 +7,7 @@
 # network access: that is how to run offline. The raw_data rule takes these files, by
 # role, as its input (DOWNLOAD_INPUTS).
 # ---------------------------------------------------------------------------------------
-DOWNLOADS_DIR = config.get("downloads_dir", "resources/downloads")
+DOWNLOADS_DIR = config["downloads_dir"]
 DOWNLOAD_DATASETS = {
     name: spec
     for name, spec in DATASETS.items()

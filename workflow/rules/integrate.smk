@@ -1,111 +1,47 @@
-"""Integration: every enabled method on every dataset -> results/integration/{dataset}/{method}.h5ad."""
+"""Integration: every run (method x dataset x repeat) through one door.
 
-ALL_TARGETS.extend(
-    expand(
-        f"{RESULTS}/integration/{{dataset}}/{{method}}.h5ad",
-        dataset=list(DATASETS),
-        method=list(METHODS),
-    )
-)
+rule integrate writes results/integration/{dataset}/{method}/rep{repeat}.h5ad with one
+script for every runner; the registry entry of the method (config/methods.yaml) gives the
+runner (python module, R script, the CLAIRE trainer, or a precomputed embedding), env,
+threads, memory, runtime and whether it uses a GPU (resource `gpu`, which the profiles map
+to GPU counts and partitions). The seed of repeat r is seed + r.
+"""
 
 
-rule integrate_python:
+def integrate_extra_inputs(wildcards):
+    """Files a run reads besides the preprocessed data: its R script or its embedding."""
+    spec = spec_of(wildcards.method)
+    if spec.runner == "rscript":
+        return {"script": str(Path(workflow.basedir) / spec.script)}
+    if spec.runner == "precomputed":
+        return {"embedding": run_params(wildcards.method, wildcards.dataset)["file"]}
+    return {}
+
+
+rule integrate:
     input:
-        preprocessed,
+        unpack(integrate_extra_inputs),
+        data=preprocessed,
     output:
-        f"{RESULTS}/integration/{{dataset}}/{{method}}.h5ad",
+        INTEGRATION,
     log:
-        f"{RESULTS}/logs/integrate/{{dataset}}/{{method}}.log",
+        f"{RESULTS}/logs/integrate/{{dataset}}/{{method}}/rep{{repeat}}.log",
     benchmark:
-        f"{RESULTS}/benchmarks/integrate/{{dataset}}/{{method}}.tsv"
-    wildcard_constraints:
-        method=alternatives(methods_by_runner("python")),
+        INTEGRATE_BENCHMARK
     conda:
-        method_env
-    threads: method_threads
+        run_env
+    threads: lambda wildcards: spec_of(wildcards.method).threads
     resources:
-        mem_mb=method_resource("mem_mb", 8000),
-        runtime=method_resource("runtime", 60),
+        # a retry (after an out-of-memory or time-limit kill) gets twice as much
+        mem_mb=lambda wildcards, attempt: spec_of(wildcards.method).mem_mb * attempt,
+        runtime=lambda wildcards, attempt: spec_of(wildcards.method).runtime * attempt,
+        gpu=lambda wildcards: int(spec_of(wildcards.method).gpu),
     params:
-        module=lambda wildcards: METHODS[wildcards.method]["module"],
-        method_params=lambda wildcards: METHODS[wildcards.method].get("params", {}),
-        seed=SEED,
+        method=lambda wildcards: RUNS[wildcards.method][0],
+        runner=lambda wildcards: spec_of(wildcards.method).runner,
+        module=lambda wildcards: spec_of(wildcards.method).module or "",
+        method_params=lambda wildcards: run_params(wildcards.method, wildcards.dataset),
+        seed=lambda wildcards: SEED + int(wildcards.repeat),
         record_errors=RECORD_ERRORS,
     script:
         "../scripts/integrate.py"
-
-
-# ---- R methods (runner: rscript, e.g. Seurat) ------------------------------------------
-# The preprocessed data goes to R through files (Matrix Market + CSV, see
-# claire.bench.methods.seurat); Rscript runs the method's `script`; a failure is recorded
-# in the result file like that of a Python method. Same log and benchmark folders.
-
-
-rule integrate_rscript:
-    input:
-        data=preprocessed,
-        script=lambda w: Path(workflow.basedir) / METHODS[w.method]["script"],
-    output:
-        f"{RESULTS}/integration/{{dataset}}/{{method}}.h5ad",
-    log:
-        f"{RESULTS}/logs/integrate/{{dataset}}/{{method}}.log",
-    benchmark:
-        f"{RESULTS}/benchmarks/integrate/{{dataset}}/{{method}}.tsv"
-    wildcard_constraints:
-        method=alternatives(methods_by_runner("rscript")),
-    conda:
-        method_env
-    threads: method_threads
-    resources:
-        mem_mb=method_resource("mem_mb", 16000),
-        runtime=method_resource("runtime", 120),
-    params:
-        method_params=lambda wildcards: METHODS[wildcards.method].get("params", {}),
-        seed=SEED,
-        record_errors=RECORD_ERRORS,
-    script:
-        "../scripts/integrate_rscript.py"
-
-
-# ---- end of R methods -------------------------------------------------------------------
-
-
-# ---- CLAIRE (runner claire): the trainer rule, GPU-ready ---------------------------------
-# Trains CLAIRE or an ablation (method params `variant`) per dataset. Hyper-parameters are
-# the method's params overlaid with the dataset's `claire` block (per-dataset paper settings);
-# the device is CUDA when the job sees a GPU, else CPU. resources.gpu comes from the method
-# entry (0 by default; the local and SLURM profiles give this rule one GPU). The result
-# carries obsm["X_emb_epoch_<e>"] snapshots and uns["claire"] besides the standard contract.
-
-
-rule integrate_claire:
-    input:
-        preprocessed,
-    output:
-        f"{RESULTS}/integration/{{dataset}}/{{method}}.h5ad",
-    log:
-        f"{RESULTS}/logs/integrate/{{dataset}}/{{method}}.log",
-    benchmark:
-        f"{RESULTS}/benchmarks/integrate/{{dataset}}/{{method}}.tsv"
-    wildcard_constraints:
-        method=alternatives(methods_by_runner("claire")),
-    conda:
-        method_env
-    threads: method_threads
-    resources:
-        mem_mb=method_resource("mem_mb", 8000),
-        runtime=method_resource("runtime", 120),
-        gpu=method_resource("gpu", 0),
-    params:
-        # the method's params overlaid with the dataset's `claire` overrides
-        claire_params=lambda wildcards: {
-            **METHODS[wildcards.method].get("params", {}),
-            **DATASETS[wildcards.dataset].get("claire", {}),
-        },
-        seed=SEED,
-        record_errors=RECORD_ERRORS,
-    script:
-        "../scripts/run_claire.py"
-
-
-# ---- end of CLAIRE ----------------------------------------------------------------------

@@ -1,37 +1,45 @@
-"""Metrics per (dataset, method) and their aggregation into benchmark tables.
+"""Metrics per run (dataset x method x repeat) and their aggregation into benchmark tables.
 
-compute_metrics: results/metrics/{dataset}/{method}.json (bASW, kBET, ARI, NMI, cASW,
-  + extended scIB metrics when metrics.extended; status "failed" for a failed method).
-training_curve: results/metrics/{dataset}/{method}.curve.csv, the metrics of every
-  embedding snapshot of the claire-runner methods (paper Fig. 2a).
-aggregate_metrics: results/tables/raw_metrics.csv, scores.csv, benchmark.md.
+compute_metrics: results/metrics/{dataset}/{method}/rep{r}.json (the metrics of
+  claire.bench.registry.METRICS; status "failed" for a failed run).
+training_curve: results/metrics/{dataset}/{method}/rep{r}.curve.csv, the metrics of every
+  embedding snapshot of a run that keeps snapshots (params snapshot_epochs; paper Fig. 2a).
+aggregate_metrics: results/tables/raw_metrics.csv, scores.csv (one row per repeat),
+  summary.csv (mean and sd over repeats), benchmark.md.
 aggregate_curves: results/tables/training_curves.csv.
 """
 
-METRICS = config.get("metrics", {})
-METRICS_EXTENDED = METRICS.get("extended", False)
-CURVE_METHODS = methods_by_runner("claire")
+
+def curve_runs(dataset):
+    """Listed methods that keep epoch snapshots on ``dataset``."""
+    return [run for run in METHODS if has_snapshots(run, dataset)]
+
+
+def curve_files():
+    return [
+        path
+        for dataset in DATASETS
+        for path in run_targets(CURVE, curve_runs(dataset), [dataset])
+    ]
 
 
 rule compute_metrics:
     input:
-        integration=f"{RESULTS}/integration/{{dataset}}/{{method}}.h5ad",
+        integration=INTEGRATION,
         # PCR (extended metrics) compares with the unintegrated data
         preprocessed=preprocessed if METRICS_EXTENDED else [],
     output:
-        f"{RESULTS}/metrics/{{dataset}}/{{method}}.json",
+        METRICS_RECORD,
     log:
-        f"{RESULTS}/logs/compute_metrics/{{dataset}}/{{method}}.log",
+        f"{RESULTS}/logs/compute_metrics/{{dataset}}/{{method}}/rep{{repeat}}.log",
     benchmark:
-        f"{RESULTS}/benchmarks/compute_metrics/{{dataset}}/{{method}}.tsv"
-    wildcard_constraints:
-        method=alternatives(METHODS),
+        f"{RESULTS}/benchmarks/compute_metrics/{{dataset}}/{{method}}/rep{{repeat}}.tsv"
     conda:
         "../../envs/metrics.yaml"
-    threads: METRICS.get("threads", 2)
+    threads: METRICS["threads"]
     resources:
-        mem_mb=METRICS.get("mem_mb", 8000),
-        runtime=METRICS.get("runtime", 60),
+        mem_mb=METRICS["mem_mb"],
+        runtime=METRICS["runtime"],
     params:
         metrics=METRICS,
         seed=SEED,
@@ -41,21 +49,19 @@ rule compute_metrics:
 
 rule training_curve:
     input:
-        f"{RESULTS}/integration/{{dataset}}/{{method}}.h5ad",
+        INTEGRATION,
     output:
-        f"{RESULTS}/metrics/{{dataset}}/{{method}}.curve.csv",
+        CURVE,
     log:
-        f"{RESULTS}/logs/training_curve/{{dataset}}/{{method}}.log",
+        f"{RESULTS}/logs/training_curve/{{dataset}}/{{method}}/rep{{repeat}}.log",
     benchmark:
-        f"{RESULTS}/benchmarks/training_curve/{{dataset}}/{{method}}.tsv"
-    wildcard_constraints:
-        method=alternatives(CURVE_METHODS),
+        f"{RESULTS}/benchmarks/training_curve/{{dataset}}/{{method}}/rep{{repeat}}.tsv"
     conda:
         "../../envs/metrics.yaml"
-    threads: METRICS.get("threads", 2)
+    threads: METRICS["threads"]
     resources:
-        mem_mb=METRICS.get("mem_mb", 8000),
-        runtime=METRICS.get("runtime", 60),
+        mem_mb=METRICS["mem_mb"],
+        runtime=METRICS["runtime"],
     params:
         metrics=METRICS,
         seed=SEED,
@@ -65,38 +71,33 @@ rule training_curve:
 
 rule aggregate_metrics:
     input:
-        metrics=expand(
-            f"{RESULTS}/metrics/{{dataset}}/{{method}}.json",
-            dataset=list(DATASETS),
-            method=list(METHODS),
-        ),
+        metrics=run_targets(METRICS_RECORD, METHODS),
     output:
         raw=f"{RESULTS}/tables/raw_metrics.csv",
         scores=f"{RESULTS}/tables/scores.csv",
+        summary=f"{RESULTS}/tables/summary.csv",
         markdown=f"{RESULTS}/tables/benchmark.md",
     log:
         f"{RESULTS}/logs/aggregate_metrics.log",
     benchmark:
         f"{RESULTS}/benchmarks/aggregate_metrics/all.tsv"
     conda:
-        "../../envs/metrics.yaml"
+        "../../envs/report.yaml"
     threads: 1
     resources:
         mem_mb=2000,
         runtime=10,
     params:
         extended=METRICS_EXTENDED,
+        labels=METHOD_LABELS,
+        uses_labels=LABEL_INFORMED,
     script:
         "../scripts/aggregate_metrics.py"
 
 
 rule aggregate_curves:
     input:
-        curves=expand(
-            f"{RESULTS}/metrics/{{dataset}}/{{method}}.curve.csv",
-            dataset=list(DATASETS),
-            method=CURVE_METHODS,
-        ),
+        curves=curve_files(),
     output:
         f"{RESULTS}/tables/training_curves.csv",
     log:
@@ -104,20 +105,10 @@ rule aggregate_curves:
     benchmark:
         f"{RESULTS}/benchmarks/aggregate_curves/all.tsv"
     conda:
-        "../../envs/metrics.yaml"
+        "../../envs/report.yaml"
     threads: 1
     resources:
         mem_mb=2000,
         runtime=10,
     script:
         "../scripts/aggregate_curves.py"
-
-
-ALL_TARGETS.extend(
-    [
-        f"{RESULTS}/tables/raw_metrics.csv",
-        f"{RESULTS}/tables/scores.csv",
-        f"{RESULTS}/tables/benchmark.md",
-        f"{RESULTS}/tables/training_curves.csv",
-    ]
-)

@@ -5,7 +5,7 @@ rule preprocess:
     input:
         f"{RESULTS}/data/{{dataset}}/raw.h5ad",
     output:
-        f"{RESULTS}/data/{{dataset}}/preprocessed.h5ad",
+        PREPROCESSED,
     log:
         f"{RESULTS}/logs/preprocess/{{dataset}}.log",
     benchmark:
@@ -22,8 +22,3 @@ rule preprocess:
         integer_counts=lambda wildcards: DATASETS[wildcards.dataset]["integer_counts"],
     script:
         "../scripts/preprocess.py"
-
-
-ALL_TARGETS.extend(
-    expand(f"{RESULTS}/data/{{dataset}}/preprocessed.h5ad", dataset=list(DATASETS))
-)

@@ -1,11 +1,10 @@
 """Figures and the Snakemake report (paper figures 2-4, supplementary S2/S3).
 
 Tables: results/tables/seed_refinement.csv (uns["claire"] of the CLAIRE runs),
-  runtime.csv (integration benchmark TSVs); results/report/tables/*.html show every table
-  (rounded) inside the report.
+  runtime.csv (integration benchmark TSVs and result files, per repeat);
+  results/report/tables/*.html show every table (rounded) inside the report.
 Figures: results/figures/*.{png,pdf}; the PNGs go into `snakemake --report`, captions
-  from workflow/report/*.rst. The sensitivity grid (Fig. 4b) runs when
-  report.sensitivity.enabled is true.
+  from workflow/report/*.rst. UMAPs show repeat 0.
 """
 
 
@@ -20,11 +19,7 @@ include: "report_helpers.smk"
 
 rule collect_seed_refinement:
     input:
-        results=expand(
-            f"{RESULTS}/integration/{{dataset}}/{{method}}.h5ad",
-            dataset=list(DATASETS),
-            method=CLAIRE_METHODS,
-        ),
+        results=run_targets(INTEGRATION, CLAIRE_METHODS),
     output:
         f"{RESULTS}/tables/seed_refinement.csv",
     log:
@@ -42,12 +37,8 @@ rule collect_seed_refinement:
 
 rule collect_runtime:
     input:
-        benchmarks=expand(
-            f"{RESULTS}/benchmarks/integrate/{{dataset}}/{{method}}.tsv",
-            dataset=list(DATASETS),
-            method=list(METHODS),
-        ),
-        raw_metrics=f"{RESULTS}/tables/raw_metrics.csv",
+        benchmarks=run_targets(INTEGRATE_BENCHMARK, METHODS),
+        results=run_targets(INTEGRATION, METHODS),
     output:
         f"{RESULTS}/tables/runtime.csv",
     log:
@@ -112,17 +103,18 @@ rule plot_scores:
     resources:
         **report_resources(),
     params:
-        methods=list(METHODS),
+        methods=METHODS,
+        labels=METHOD_LABELS,
     script:
         "../scripts/plot_scores.py"
 
 
 rule plot_umap:
     input:
-        expand(
-            f"{RESULTS}/integration/{{{{dataset}}}}/{{method}}.h5ad",
-            method=list(METHODS),
-        ),
+        lambda wildcards: [
+            INTEGRATION.format(dataset=wildcards.dataset, method=method, repeat=0)
+            for method in METHODS
+        ],
     output:
         report_png(
             "umap/{dataset}",
@@ -141,7 +133,8 @@ rule plot_umap:
     resources:
         **report_resources(runtime=30, mem_mb=4000),
     params:
-        methods=list(METHODS),
+        methods=METHODS,
+        labels=METHOD_LABELS,
         settings=UMAP_SETTINGS,
         seed=SEED,
     script:
@@ -150,7 +143,9 @@ rule plot_umap:
 
 rule plot_umap_epochs:
     input:
-        f"{RESULTS}/integration/{{dataset}}/{{method}}.h5ad",
+        lambda wildcards: INTEGRATION.format(
+            dataset=wildcards.dataset, method=wildcards.method, repeat=0
+        ),
     output:
         report_png(
             "umap_epochs/{dataset}/{method}",
@@ -163,8 +158,6 @@ rule plot_umap_epochs:
         f"{RESULTS}/logs/report/plot_umap_epochs/{{dataset}}/{{method}}.log",
     benchmark:
         f"{RESULTS}/benchmarks/report/plot_umap_epochs/{{dataset}}/{{method}}.tsv"
-    wildcard_constraints:
-        method=alternatives(CLAIRE_METHODS),
     conda:
         "../../envs/report.yaml"
     threads: 1
@@ -173,6 +166,7 @@ rule plot_umap_epochs:
     params:
         settings=UMAP_SETTINGS,
         seed=SEED,
+        label=lambda wildcards: METHOD_LABELS[wildcards.method],
     script:
         "../scripts/plot_umap_epochs.py"
 
@@ -181,7 +175,7 @@ rule plot_training_curves:
     input:
         f"{RESULTS}/tables/training_curves.csv",
     output:
-        report_png("training_curves", "3. CLAIRE", labels={"figure": "training curves"}),
+        report_png("training_curves", "3. Training", labels={"figure": "training curves"}),
     log:
         f"{RESULTS}/logs/report/plot_training_curves.log",
     benchmark:
@@ -192,7 +186,8 @@ rule plot_training_curves:
     resources:
         **report_resources(),
     params:
-        methods=list(METHODS),
+        methods=METHODS,
+        labels=METHOD_LABELS,
     script:
         "../scripts/plot_training_curves.py"
 
@@ -201,7 +196,7 @@ rule plot_seed_refinement:
     input:
         f"{RESULTS}/tables/seed_refinement.csv",
     output:
-        report_png("seed_refinement", "3. CLAIRE", labels={"figure": "seed refinement"}),
+        report_png("seed_refinement", "3. Training", labels={"figure": "seed refinement"}),
     log:
         f"{RESULTS}/logs/report/plot_seed_refinement.log",
     benchmark:
@@ -232,82 +227,15 @@ rule plot_runtime:
     resources:
         **report_resources(),
     params:
-        methods=list(METHODS),
+        methods=METHODS,
+        labels=METHOD_LABELS,
     script:
         "../scripts/plot_runtime.py"
 
 
-# ---- hyper-parameter sensitivity (optional, report.sensitivity.enabled) --------------------
-
-
-rule sensitivity_run:
-    input:
-        preprocessed,
-    output:
-        f"{RESULTS}/sensitivity/{{dataset}}/{{param}}/{{value}}.json",
-    log:
-        f"{RESULTS}/logs/sensitivity/{{dataset}}/{{param}}/{{value}}.log",
-    benchmark:
-        f"{RESULTS}/benchmarks/sensitivity/{{dataset}}/{{param}}/{{value}}.tsv"
-    wildcard_constraints:
-        param="alpha|knn|eta",
-        value=r"[0-9.]+",
-    conda:
-        "../../envs/sensitivity.yaml"
-    threads: SENSITIVITY.get("threads", 2)
-    resources:
-        mem_mb=SENSITIVITY.get("mem_mb", 8000),
-        runtime=SENSITIVITY.get("runtime", 120),
-        gpu=SENSITIVITY.get("gpu", 0),
-    params:
-        claire_params=lambda wildcards: {
-            **sensitivity_method().get("params", {}),
-            **DATASETS[wildcards.dataset].get("claire", {}),
-        },
-        metrics=METRICS,
-        seed=SEED,
-    script:
-        "../scripts/sensitivity_run.py"
-
-
-rule aggregate_sensitivity:
-    input:
-        sensitivity_records,
-    output:
-        f"{RESULTS}/tables/sensitivity.csv",
-    log:
-        f"{RESULTS}/logs/report/aggregate_sensitivity.log",
-    benchmark:
-        f"{RESULTS}/benchmarks/report/aggregate_sensitivity.tsv"
-    conda:
-        "../../envs/report.yaml"
-    threads: 1
-    resources:
-        **report_resources(),
-    script:
-        "../scripts/aggregate_sensitivity.py"
-
-
-rule plot_sensitivity:
-    input:
-        f"{RESULTS}/tables/sensitivity.csv",
-    output:
-        report_png("sensitivity", "3. CLAIRE", labels={"figure": "sensitivity"}),
-    log:
-        f"{RESULTS}/logs/report/plot_sensitivity.log",
-    benchmark:
-        f"{RESULTS}/benchmarks/report/plot_sensitivity.tsv"
-    conda:
-        "../../envs/report.yaml"
-    threads: 1
-    resources:
-        **report_resources(),
-    script:
-        "../scripts/plot_sensitivity.py"
-
-
-ALL_TARGETS.extend(
-    [
+def report_outputs():
+    """Every table page and figure of the report (rule all, via final_outputs)."""
+    return [
         *figure("f1_bars"),
         *figure("batch_vs_bio"),
         *figure("runtime_memory"),
@@ -317,7 +245,7 @@ ALL_TARGETS.extend(
         *[
             path
             for dataset in DATASETS
-            for method in CLAIRE_METHODS
+            for method in curve_runs(dataset)
             for path in figure(f"umap_epochs/{dataset}/{method}")
         ],
         *expand(
@@ -325,8 +253,3 @@ ALL_TARGETS.extend(
             table=[t for t in REPORT_TABLES if t != "sensitivity"],
         ),
     ]
-)
-if SENSITIVITY_ON:
-    ALL_TARGETS.extend(
-        [*figure("sensitivity"), f"{RESULTS}/report/tables/sensitivity.html"]
-    )

@@ -1,4 +1,4 @@
-"""Snakemake adapter: score one integration result -> results/metrics/{dataset}/{method}.json."""
+"""Snakemake adapter: score one integration result -> results/metrics/{dataset}/{method}/rep{r}.json."""
 
 import anndata as ad
 
@@ -15,8 +15,9 @@ def main() -> None:
     x_pre = None
     if settings.extended:
         x_pre = unintegrated_matrix(ad.read_h5ad(snakemake.input.preprocessed), result)
+    wildcards = snakemake.wildcards
     record = metrics_record(
-        result, snakemake.wildcards.dataset, snakemake.wildcards.method, settings, x_pre
+        result, wildcards.dataset, wildcards.method, settings, x_pre, repeat=int(wildcards.repeat)
     )
     write_record(record, snakemake.output[0])
 

@@ -1,20 +1,21 @@
-"""Snakemake adapter: run one Python integration method on one preprocessed dataset."""
-
-import anndata as ad
+"""Snakemake adapter: run one method (any runner) on one preprocessed dataset, one repeat."""
 
 from claire.bench.io import write_h5ad_atomic
 from claire.bench.logs import run_logged
-from claire.bench.methods.base import load_adapter, run_method
+from claire.bench.methods.runners import integrate_file
 
 
 def main() -> None:
-    adata = ad.read_h5ad(snakemake.input[0])
-    result = run_method(
-        adata,
+    result = integrate_file(
+        snakemake.input.data,
+        runner=snakemake.params.runner,
         method=snakemake.wildcards.method,
-        adapter=load_adapter(snakemake.params.module),
+        module=snakemake.params.module,
+        script=snakemake.input.get("script"),
         params=snakemake.params.method_params,
         seed=snakemake.params.seed,
+        repeat=int(snakemake.wildcards.repeat),
+        threads=snakemake.threads,
         record_errors=snakemake.params.record_errors,
     )
     write_h5ad_atomic(result, snakemake.output[0])

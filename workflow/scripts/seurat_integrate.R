@@ -7,7 +7,8 @@
 #   counts.mtx, logcounts.mtx  genes x cells Matrix Market (raw counts, log-normalised HVGs)
 #   genes.csv                  column "gene", one row per matrix row
 #   cells.csv                  columns "cell", "batch", one row per matrix column
-#   params.json                seed, dims, npcs, k_anchor, k_filter, k_score, k_weight
+#   params.json                seed and any of dims, npcs, k_anchor, k_filter, k_score, k_weight
+#                              (defaults: DEFAULTS below)
 # The script writes EXCHANGE_DIR/embedding.csv (column "cell", then PC_1..PC_npcs) via a
 # temporary file and a rename, so the file exists completely or not at all. Errors stop
 # the script with a non-zero exit status; the Python side records the failure.
@@ -55,8 +56,21 @@ clamp <- function(value, limit, name) {
   value
 }
 
+# The method's parameters and their defaults (the Seurat v4 vignette's); params.json
+# overrides them, and a name not listed here is an error.
+DEFAULTS <- list(dims = 30, npcs = 50, k_anchor = 5, k_filter = 200, k_score = 30, k_weight = 100)
+
+method_params <- function(given) {
+  unknown <- setdiff(names(given), c("seed", names(DEFAULTS)))
+  if (length(unknown) > 0) {
+    stop(sprintf("unknown parameter(s) %s; known: %s", paste(unknown, collapse = ", "),
+                 paste(names(DEFAULTS), collapse = ", ")))
+  }
+  modifyList(DEFAULTS, given)
+}
+
 integrate_cca <- function(data) {
-  p <- data$params
+  p <- method_params(data$params)
   set.seed(p$seed)
   obj <- CreateSeuratObject(counts = data$counts, project = "claire")
   obj <- SetAssayData(obj, slot = "data", new.data = data$logcounts)

@@ -1,4 +1,4 @@
-"""Snakemake adapter: metrics of every embedding snapshot -> {dataset}/{method}.curve.csv."""
+"""Snakemake adapter: metrics of every embedding snapshot -> {dataset}/{method}/rep{r}.curve.csv."""
 
 import anndata as ad
 

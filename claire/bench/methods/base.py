@@ -1,21 +1,24 @@
-"""The adapter interface shared by every integration method.
+"""The adapter interface shared by every integration method, and its one runner.
 
 An adapter is a module (dotted path or a ``.py`` file) with one function::
 
-    def run(adata: AnnData, batch_key: str, seed: int, **params) -> np.ndarray
+    def run(adata: AnnData, batch_key: str, seed: int, **params) -> np.ndarray | AdapterResult
 
 It receives the preprocessed AnnData (``X`` log-normalised HVGs, ``layers["counts"]``,
-``obs["batch"]``/``obs["cell_type"]``; cell types must never be used) and returns an
-``n_cells x d`` embedding. :func:`run_method` calls it, validates the embedding and
-packs it with its provenance into the integration result file's AnnData; failures
-become a result with status "failed" when asked to record them.
+``obs["batch"]``/``obs["cell_type"]``; cell types may only be read by a method registered
+with ``uses_labels: true``) and returns an ``n_cells x d`` embedding, or an
+:class:`~claire.bench.contract.AdapterResult` with epoch snapshots and extra ``uns``
+entries. An adapter whose ``run`` takes a ``threads`` argument receives the job's thread
+count. :func:`run_method` is the one place that calls adapters: it validates the output,
+packs it with its provenance into the result file's AnnData and, when asked, records a
+failure as a result with status "failed".
 """
 
 from __future__ import annotations
 
 import importlib
 import importlib.util
-import json
+import inspect
 import logging
 import time
 import traceback
@@ -26,12 +29,17 @@ from typing import Any
 import anndata as ad
 import numpy as np
 
-from claire.bench.contract import BATCH, LABEL, InputError
+from claire.bench.contract import (
+    BATCH,
+    AdapterResult,
+    InputError,
+    result_adata,
+    validate_embedding,
+)
 
 log = logging.getLogger(__name__)
 
-Adapter = Callable[..., np.ndarray]
-EMBEDDING_KEY = "X_emb"
+Adapter = Callable[..., "np.ndarray | AdapterResult"]
 
 
 def load_adapter(module: str) -> Adapter:
@@ -53,44 +61,25 @@ def load_adapter(module: str) -> Adapter:
     return run
 
 
-def validate_embedding(embedding: Any, n_cells: int, method: str = "method") -> np.ndarray:
-    """Return ``embedding`` as a finite float32 ``n_cells x d`` array or raise InputError."""
-    emb = np.asarray(embedding)
-    if emb.ndim != 2:
-        raise InputError(f"{method}: embedding must be 2-D, got shape {emb.shape}")
-    if emb.shape[0] != n_cells:
-        raise InputError(f"{method}: embedding has {emb.shape[0]} rows for {n_cells} cells")
-    if emb.shape[1] == 0:
-        raise InputError(f"{method}: embedding has no dimensions")
-    emb = emb.astype(np.float32, copy=False)
-    if not np.all(np.isfinite(emb)):
-        raise InputError(f"{method}: embedding has {int((~np.isfinite(emb)).sum())} NaN/inf values")
-    return emb
+def accepts(adapter: Adapter, name: str) -> bool:
+    """Whether ``adapter`` takes a keyword argument ``name`` (explicitly, not via **kwargs)."""
+    try:
+        parameters = inspect.signature(adapter).parameters
+    except (TypeError, ValueError):
+        return False
+    return name in parameters
 
 
-def result_adata(
-    adata: ad.AnnData,
-    embedding: np.ndarray | None,
-    method: str,
-    params: Mapping[str, Any],
-    seed: int,
-    seconds: float,
-    error: str | None = None,
-) -> ad.AnnData:
-    """Build the integration result: obs, obsm["X_emb"] and uns["integration"]."""
-    obs = adata.obs[[BATCH, LABEL]].copy()
-    if embedding is None:
-        embedding = np.zeros((adata.n_obs, 0), dtype=np.float32)
-    result = ad.AnnData(obs=obs, obsm={EMBEDDING_KEY: embedding})
-    result.uns["integration"] = {
-        "method": method,
-        "status": "failed" if error else "ok",
-        "error": error or "",
-        "params": json.dumps(dict(params), sort_keys=True, default=str),
-        "seed": int(seed),
-        "seconds": float(seconds),
+def checked_output(output: Any, n_cells: int, method: str) -> AdapterResult:
+    """An adapter's return value as a validated :class:`AdapterResult`."""
+    if not isinstance(output, AdapterResult):
+        output = AdapterResult(output)
+    embedding = validate_embedding(output.embedding, n_cells, method)
+    snapshots = {
+        int(epoch): validate_embedding(snap, n_cells, f"{method} (epoch {epoch} snapshot)")
+        for epoch, snap in output.snapshots.items()
     }
-    return result
+    return AdapterResult(embedding, snapshots, dict(output.uns))
 
 
 def run_method(
@@ -100,30 +89,42 @@ def run_method(
     params: Mapping[str, Any],
     seed: int,
     record_errors: bool = True,
+    repeat: int = 0,
+    threads: int | None = None,
 ) -> ad.AnnData:
     """Run ``adapter`` on ``adata`` and return the integration result AnnData.
 
     With ``record_errors`` any exception becomes a result with status "failed" (and is
     logged with its traceback); otherwise it propagates.
     """
+    params = dict(params)
+    call_params = dict(params)
+    if threads is not None and accepts(adapter, "threads") and "threads" not in call_params:
+        call_params["threads"] = threads
     start = time.perf_counter()
-    log.info("%s: running on %d cells x %d genes (seed %d)", method, *adata.shape, seed)
+    log.info(
+        "%s (repeat %d): running on %d cells x %d genes (seed %d), params %s",
+        method,
+        repeat,
+        *adata.shape,
+        seed,
+        params,
+    )
     try:
-        emb = adapter(adata, BATCH, seed, **params)
-        emb = validate_embedding(emb, adata.n_obs, method)
+        output = checked_output(adapter(adata, BATCH, seed, **call_params), adata.n_obs, method)
     except Exception as exc:  # noqa: BLE001 - every failure is recorded, not hidden
         if not record_errors:
             raise
         seconds = time.perf_counter() - start
         log.error("%s failed after %.1f s:\n%s", method, seconds, traceback.format_exc())
-        return result_adata(
-            adata, None, method, params, seed, seconds, f"{type(exc).__name__}: {exc}"
-        )
+        error = f"{type(exc).__name__}: {exc}"
+        return result_adata(adata, None, method, params, seed, seconds, error, repeat=repeat)
     seconds = time.perf_counter() - start
-    log.info("%s: %d-d embedding in %.1f s", method, emb.shape[1], seconds)
-    return result_adata(adata, emb, method, params, seed, seconds)
-
-
-def is_failed(result: ad.AnnData) -> bool:
-    """True when an integration result records a failed run."""
-    return result.uns.get("integration", {}).get("status") == "failed"
+    log.info(
+        "%s: %d-d embedding%s in %.1f s",
+        method,
+        output.embedding.shape[1],
+        f" and {len(output.snapshots)} snapshots" if output.snapshots else "",
+        seconds,
+    )
+    return result_adata(adata, output, method, params, seed, seconds, repeat=repeat)

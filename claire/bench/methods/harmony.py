@@ -18,13 +18,16 @@ def run(
     theta: float = 2.0,
     sigma: float = 0.1,
     max_iter_harmony: int = 10,
-    ncores: int = 0,
+    ncores: int | None = None,
+    threads: int | None = None,
 ) -> np.ndarray:
     """Correct the PCA of the scaled HVGs with Harmony (defaults as in the R package).
 
-    ``ncores`` = 0 lets harmonypy use one thread per physical core; its results do not
-    depend on it.
+    ``ncores`` defaults to the job's ``threads`` (given by the workflow), else 0: one
+    thread per physical core; harmonypy's results do not depend on it.
     """
+    if ncores is None:
+        ncores = threads or 0
     if batch_key not in adata.obs.columns:
         raise InputError(f"harmony: obs[{batch_key!r}] is missing")
     pcs = scaled_pca(adata, n_comps=n_comps, seed=seed)

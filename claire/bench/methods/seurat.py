@@ -1,163 +1,33 @@
-"""Seurat v4 CCA integration (Stuart et al. 2019), run in R through files, not rpy2.
+"""Seurat v4 CCA integration (Stuart et al. 2019), run in R through the rscript exchange.
 
-The Python side writes the preprocessed data into an exchange folder (Matrix Market +
-CSV + JSON), runs ``Rscript <script> <folder>`` and reads back ``embedding.csv``. The
-same exchange format serves every ``runner: rscript`` method of the config:
-
-==================  ==========================================================
-``counts.mtx``      raw counts of the HVGs, genes x cells (Matrix Market)
-``logcounts.mtx``   log-normalised HVGs, genes x cells (Matrix Market)
-``genes.csv``       column ``gene``: one row per matrix row
-``cells.csv``       columns ``cell`` (positional ids ``cell_0``...) and ``batch``
-``params.json``     the method's parameters plus ``seed``
-``embedding.csv``   written by R: column ``cell``, then one column per dimension
-==================  ==========================================================
+The workflow runs ``workflow/scripts/seurat_integrate.R`` through the generic R runner
+(:mod:`claire.bench.methods.rscript`, registry entry ``seurat``). :func:`run` is the same
+method as a Python call, with Seurat's parameters checked by name.
 """
 
 from __future__ import annotations
 
-import json
-import logging
-import shutil
-import subprocess
-import tempfile
-from collections import deque
-from collections.abc import Mapping
-from functools import partial
 from pathlib import Path
 from typing import Any
 
 import anndata as ad
 import numpy as np
-import pandas as pd
-import scipy.io
-import scipy.sparse as sp
 
 from claire.bench.contract import InputError
-
-log = logging.getLogger(__name__)
+from claire.bench.methods.rscript import run_r_method
 
 SCRIPT = Path(__file__).resolve().parents[3] / "workflow" / "scripts" / "seurat_integrate.R"
-EMBEDDING_FILE = "embedding.csv"
-DEFAULTS: dict[str, Any] = {
-    "dims": 30,
-    "npcs": 50,
-    "k_anchor": 5,
-    "k_filter": 200,
-    "k_score": 30,
-    "k_weight": 100,
-}
-
-
-def export_inputs(
-    adata: ad.AnnData, folder: str | Path, batch_key: str, params: Mapping[str, Any]
-) -> Path:
-    """Write ``adata`` and ``params`` into the exchange folder read by the R script."""
-    if "counts" not in adata.layers:
-        raise InputError("rscript: layers['counts'] with the raw counts is missing")
-    if batch_key not in adata.obs.columns:
-        raise InputError(f"rscript: obs[{batch_key!r}] is missing")
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    for name, matrix in (("counts", adata.layers["counts"]), ("logcounts", adata.X)):
-        genes_by_cells = sp.csc_matrix(matrix, dtype=np.float64).T
-        scipy.io.mmwrite(folder / f"{name}.mtx", genes_by_cells, precision=7)
-    pd.DataFrame({"gene": adata.var_names.astype(str)}).to_csv(folder / "genes.csv", index=False)
-    cells = pd.DataFrame(
-        {
-            "cell": [f"cell_{i}" for i in range(adata.n_obs)],
-            "batch": adata.obs[batch_key].astype(str).to_numpy(),
-        }
-    )
-    cells.to_csv(folder / "cells.csv", index=False)
-    (folder / "params.json").write_text(json.dumps(dict(params), sort_keys=True, indent=1))
-    return folder
-
-
-def read_embedding(folder: str | Path, n_cells: int) -> np.ndarray:
-    """Read the R script's ``embedding.csv`` back in the original cell order."""
-    path = Path(folder) / EMBEDDING_FILE
-    if not path.exists():
-        raise RuntimeError(f"rscript: {path} was not written")
-    table = pd.read_csv(path)
-    if "cell" not in table.columns:
-        raise RuntimeError(f"rscript: {path} has no 'cell' column")
-    expected = [f"cell_{i}" for i in range(n_cells)]
-    if sorted(table["cell"]) != sorted(expected):
-        raise RuntimeError(f"rscript: {path} does not hold exactly the {n_cells} exported cells")
-    table = table.set_index("cell").loc[expected]
-    return table.to_numpy(dtype=np.float32)
-
-
-def run_rscript(script: str | Path, folder: str | Path, rscript: str = "Rscript") -> None:
-    """Run ``Rscript script folder``, logging its output line by line as it comes.
-
-    Raises RuntimeError with the last lines of output when R exits with an error.
-    """
-    executable = shutil.which(rscript)
-    if executable is None:
-        raise RuntimeError(f"{rscript} not found on PATH; install R (see README, 'Seurat')")
-    script = Path(script)
-    if not script.exists():
-        raise InputError(f"R script {script} does not exist")
-    command = [executable, "--vanilla", str(script), str(folder)]
-    log.info("running %s", " ".join(command))
-    tail: deque[str] = deque(maxlen=20)
-    with subprocess.Popen(
-        command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
-    ) as proc:
-        assert proc.stdout is not None
-        for line in proc.stdout:
-            line = line.rstrip()
-            tail.append(line)
-            log.info("R: %s", line)
-        status = proc.wait()
-    if status != 0:
-        raise RuntimeError(f"{script.name} exited with status {status}:\n" + "\n".join(tail))
-
-
-def run_r_method(
-    adata: ad.AnnData, batch_key: str, seed: int, script: str | Path, **params: Any
-) -> np.ndarray:
-    """Run any exchange-format R script on ``adata``; return its embedding."""
-    with tempfile.TemporaryDirectory(prefix="claire-rscript-") as tmp:
-        export_inputs(adata, tmp, batch_key, {"seed": int(seed), **params})
-        run_rscript(script, tmp)
-        return read_embedding(tmp, adata.n_obs)
-
-
-def r_adapter(script: str | Path):
-    """The ``run(adata, batch_key, seed, **params)`` adapter of an exchange-format R script."""
-    return partial(run_r_method, script=script)
+# Names the R script accepts; their defaults live in the script (DEFAULTS there).
+PARAMETERS = ("dims", "npcs", "k_anchor", "k_filter", "k_score", "k_weight")
 
 
 def run(adata: ad.AnnData, batch_key: str, seed: int, **params: Any) -> np.ndarray:
-    """Seurat v4 CCA integration with the vignette's settings (see ``DEFAULTS``).
+    """Seurat v4 CCA integration with the vignette's settings (the R script's defaults).
 
     ``script`` may point to another copy of ``seurat_integrate.R``.
     """
     script = params.pop("script", SCRIPT)
-    unknown = set(params) - set(DEFAULTS)
+    unknown = set(params) - set(PARAMETERS)
     if unknown:
-        raise InputError(f"seurat: unknown parameters {sorted(unknown)}; known: {sorted(DEFAULTS)}")
-    return run_r_method(adata, batch_key, seed, script, **{**DEFAULTS, **params})
-
-
-def seurat_available(rscript: str = "Rscript") -> str | None:
-    """None when Rscript and the Seurat package are installed, else the reason why not."""
-    executable = shutil.which(rscript)
-    if executable is None:
-        return "Rscript is not on PATH (apt-get install r-base-core r-cran-seurat)"
-    probe = subprocess.run(
-        [
-            executable,
-            "--vanilla",
-            "-e",
-            "quit(status = !requireNamespace('Seurat', quietly = TRUE))",
-        ],
-        capture_output=True,
-        text=True,
-    )
-    if probe.returncode != 0:
-        return "the R package Seurat is not installed (apt-get install r-cran-seurat)"
-    return None
+        raise InputError(f"seurat: unknown parameters {sorted(unknown)}; known: {list(PARAMETERS)}")
+    return run_r_method(adata, batch_key, seed, script, **params)

@@ -8,8 +8,6 @@ them all from one pairwise pass and one k-NN graph.
 
 from claire.bench.metrics.clustering import PAPER_RESOLUTIONS, SweepResult, louvain_sweep
 from claire.bench.metrics.compute import (
-    CORE_METRICS,
-    EXTENDED_METRICS,
     MetricSettings,
     batch_asw,
     compute_all,
@@ -19,6 +17,7 @@ from claire.bench.metrics.compute import (
     prepare_inputs,
 )
 from claire.bench.metrics.kbet import kbet_acceptance, kbet_pvalues
+from claire.bench.registry import CORE_METRICS, EXTENDED_METRICS
 
 __all__ = [
     "CORE_METRICS",

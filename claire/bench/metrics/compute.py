@@ -9,6 +9,7 @@ pairwise pass and one k-NN graph between every metric, which is what makes a
 from __future__ import annotations
 
 import contextlib
+import importlib
 import logging
 import time
 from collections.abc import Iterator, Mapping, Sequence
@@ -21,8 +22,8 @@ import numpy as np
 import pandas as pd
 from threadpoolctl import threadpool_limits
 
-from claire.bench.contract import BATCH, LABEL, InputError
-from claire.bench.methods.base import EMBEDDING_KEY, validate_embedding
+from claire.bench import registry
+from claire.bench.contract import BATCH, EMBEDDING_KEY, LABEL, InputError, validate_embedding
 from claire.bench.metrics import extended
 from claire.bench.metrics.clustering import (
     PAPER_RESOLUTIONS,
@@ -39,9 +40,6 @@ from claire.bench.metrics.silhouette import (
 )
 
 log = logging.getLogger(__name__)
-
-CORE_METRICS = ("basw", "kbet", "ari", "nmi", "casw")
-EXTENDED_METRICS = ("ilisi", "clisi", "graph_conn", "isolated_labels", "pcr")
 
 
 @dataclass(frozen=True)
@@ -91,6 +89,28 @@ class MetricSettings:
         out = asdict(self)
         out["resolutions"] = list(self.resolutions)
         return out
+
+
+@dataclass(frozen=True)
+class MetricContext:
+    """What a plug-in metric (``registry.Metric.function``) receives: the checked embedding,
+    batch and label codes, the k-NN graph (cell itself in column 0) and the clustering kept
+    by the Louvain sweep."""
+
+    embedding: np.ndarray
+    batches: np.ndarray
+    labels: np.ndarray
+    knn_indices: np.ndarray
+    knn_distances: np.ndarray
+    clusters: np.ndarray
+    settings: MetricSettings
+
+
+def _plugin_function(spec: str):
+    module, _, name = spec.partition(":")
+    if not name:
+        raise InputError(f"metric function {spec!r} must be written 'module:callable'")
+    return getattr(importlib.import_module(module), name)
 
 
 @dataclass(frozen=True)
@@ -180,7 +200,8 @@ def compute_all(
     embedding_key: str = EMBEDDING_KEY,
     timings: dict[str, float] | None = None,
 ) -> dict[str, float]:
-    """Every metric of one embedding: basw, kbet, ari, nmi, casw, best_resolution (+ extended).
+    """Every metric of one embedding: basw, kbet, ari, nmi, casw, best_resolution (+ extended,
+    + the plug-in metrics of the metric registry).
 
     ``data`` is an AnnData (``obsm[embedding_key]``, ``obs["batch"]``, ``obs["cell_type"]``)
     or an (n_cells, d) array with ``batches`` and ``labels``. ``x_pre`` (the unintegrated
@@ -216,6 +237,22 @@ def compute_all(
         if settings.extended:
             with _timed(timings, "extended"):
                 results.update(_extended(inputs, summary, settings, x_pre))
+        plugins = [
+            m for m in registry.METRICS if m.function and (settings.extended or not m.extended)
+        ]
+        if plugins:
+            context = MetricContext(
+                inputs.embedding,
+                inputs.batches,
+                inputs.labels,
+                knn_idx,
+                knn_dist,
+                sweep.clusters,
+                settings,
+            )
+            for metric in plugins:
+                with _timed(timings, metric.name):
+                    results[metric.name] = float(_plugin_function(metric.function)(context))
     return results
 
 

@@ -1,9 +1,9 @@
-"""Metrics of integration result files: one record per (dataset, method), training curves.
+"""Metrics of integration result files: one record per run, and training curves.
 
-An integration file (``results/integration/{dataset}/{method}.h5ad``) whose
+An integration file (``results/integration/{dataset}/{method}/rep{r}.h5ad``) whose
 ``uns["integration"]["status"]`` is "failed" yields a record with status "failed", its
-error and no metric values; it never raises. CLAIRE's files also carry snapshots
-``obsm["X_emb_epoch_<e>"]``, scored one by one for the training-curve figure.
+error and no metric values; it never raises. Files of methods that train over epochs may
+carry snapshots ``obsm["X_emb_epoch_<e>"]``, scored one by one for the training curves.
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ import json
 import logging
 import math
 import os
-import re
 import time
 from typing import Any
 
@@ -21,15 +20,20 @@ import anndata as ad
 import numpy as np
 import pandas as pd
 
-from claire.bench.contract import InputError
+from claire.bench.contract import (
+    STATUS_FAILED,
+    STATUS_OK,
+    InputError,
+    is_failed,
+    snapshot_epochs,
+    snapshot_key,
+)
 from claire.bench.io import write_text_atomic
-from claire.bench.methods.base import EMBEDDING_KEY, is_failed
 from claire.bench.metrics.compute import MetricSettings, compute_all
+from claire.bench.registry import CURVE_METRICS
 
 log = logging.getLogger(__name__)
 
-SNAPSHOT_PATTERN = re.compile(rf"^{EMBEDDING_KEY}_epoch_(\d+)$")
-CURVE_METRICS = ("basw", "kbet", "ari", "nmi")
 CURVE_COLUMNS = ("epoch", *CURVE_METRICS)
 
 
@@ -39,21 +43,23 @@ def metrics_record(
     method: str,
     settings: MetricSettings,
     x_pre: np.ndarray | None = None,
+    repeat: int = 0,
 ) -> dict[str, Any]:
     """The metrics JSON record of one integration result.
 
-    Keys: dataset, method, status, error, n_cells, then (status "ok") the metric values,
+    Keys: dataset, method, repeat, status, error, n_cells, then (status "ok") the metric values,
     best_resolution, the seconds spent and the settings used.
     """
     info = result.uns.get("integration", {})
     record: dict[str, Any] = {
         "dataset": dataset,
         "method": method,
-        "status": "failed" if is_failed(result) else "ok",
+        "repeat": int(repeat),
+        "status": STATUS_FAILED if is_failed(result) else STATUS_OK,
         "error": str(info.get("error", "") or ""),
         "n_cells": int(result.n_obs),
     }
-    if record["status"] == "failed":
+    if record["status"] == STATUS_FAILED:
         log.warning("%s on %s failed during integration: %s", method, dataset, record["error"])
         return record
     if "status" not in info:
@@ -66,12 +72,6 @@ def metrics_record(
     return record
 
 
-def snapshot_epochs(result: ad.AnnData) -> list[int]:
-    """Epochs of the ``obsm["X_emb_epoch_<e>"]`` snapshots, ascending."""
-    epochs = [int(m.group(1)) for key in result.obsm if (m := SNAPSHOT_PATTERN.match(key))]
-    return sorted(epochs)
-
-
 def training_curve(result: ad.AnnData, settings: MetricSettings) -> pd.DataFrame:
     """bASW, kBET, ARI and NMI of every snapshot (columns epoch, basw, kbet, ari, nmi).
 
@@ -81,7 +81,7 @@ def training_curve(result: ad.AnnData, settings: MetricSettings) -> pd.DataFrame
     rows = []
     epochs = [] if is_failed(result) else snapshot_epochs(result)
     for epoch in epochs:
-        values = compute_all(result, settings=core, embedding_key=f"{EMBEDDING_KEY}_epoch_{epoch}")
+        values = compute_all(result, settings=core, embedding_key=snapshot_key(epoch))
         rows.append({"epoch": epoch, **{m: values[m] for m in CURVE_METRICS}})
         log.info("epoch %d: %s", epoch, {m: round(values[m], 4) for m in CURVE_METRICS})
     if not epochs:

@@ -1,0 +1,90 @@
+"""The import layers of the package (ARCHITECTURE.md): edges that must never exist.
+
+* the method core (claire/*.py) imports nothing from claire.bench;
+* metrics never import methods; methods never import metrics;
+* tables and plots read result files through the contract, never through methods or
+  metrics, and tables never import plots;
+* registry and contract stay at the bottom (no claire.bench import but each other).
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+from conftest import ROOT
+
+PACKAGE = ROOT / "claire"
+
+
+def module_name(path: Path) -> str:
+    parts = path.relative_to(ROOT).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def imported_modules(path: Path) -> set[str]:
+    """Absolute names of every claire module imported by ``path`` (any nesting level)."""
+    names = set()
+    package = module_name(path) if path.name == "__init__.py" else module_name(path.parent / "x")
+    package = package.rsplit(".", 1)[0] if path.name != "__init__.py" else package
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            names |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package.split(".")
+                base = base[: len(base) - node.level + 1]
+                module = ".".join([*base, node.module] if node.module else base)
+            else:
+                module = node.module or ""
+            names.add(module)
+            names |= {f"{module}.{alias.name}" for alias in node.names}
+    return {n for n in names if n == "claire" or n.startswith("claire.")}
+
+
+def modules_under(folder: Path) -> list[Path]:
+    return sorted(folder.rglob("*.py"))
+
+
+FORBIDDEN = [
+    # (files, forbidden import prefixes)
+    (sorted(PACKAGE.glob("*.py")), ("claire.bench",)),
+    (modules_under(PACKAGE / "bench" / "metrics"), ("claire.bench.methods",)),
+    (modules_under(PACKAGE / "bench" / "methods"), ("claire.bench.metrics",)),
+    (
+        modules_under(PACKAGE / "bench" / "tables"),
+        ("claire.bench.plots", "claire.bench.methods", "claire.bench.metrics"),
+    ),
+    (modules_under(PACKAGE / "bench" / "plots"), ("claire.bench.methods", "claire.bench.metrics")),
+    (
+        [PACKAGE / "bench" / "registry.py", PACKAGE / "bench" / "contract.py"],
+        ("claire.bench.methods", "claire.bench.metrics", "claire.bench.plots", "claire.api"),
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("files", "forbidden"), FORBIDDEN, ids=lambda v: v[0] if isinstance(v, str) else None
+)
+def test_no_import_crosses_a_layer(files, forbidden):
+    problems = []
+    for path in files:
+        for name in imported_modules(path):
+            if name.startswith(forbidden):
+                problems.append(f"{path.relative_to(ROOT)} imports {name}")
+    assert not problems, "\n".join(problems)
+
+
+def test_the_scan_sees_relative_and_nested_imports(tmp_path):
+    folder = tmp_path / "claire" / "bench" / "metrics"
+    folder.mkdir(parents=True)
+    probe = folder / "probe.py"
+    probe.write_text("def f():\n    from ..methods import base\n    import claire.api\n")
+    global ROOT
+    saved, ROOT = ROOT, tmp_path
+    try:
+        names = imported_modules(probe)
+    finally:
+        ROOT = saved
+    assert {"claire.bench.methods", "claire.bench.methods.base", "claire.api"} <= names

@@ -1,0 +1,154 @@
+"""The method and metric registries: one place for each fact, checked and light to import."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import yaml
+from conftest import ROOT, run_snakemake, tiny_dataset
+
+from claire.bench import registry as reg
+from claire.bench.registry import RegistryError, load_registry, merged_params, method_spec
+
+CONFIGS = [ROOT / "config" / name for name in ("config.yaml", "paper.yaml")]
+
+
+def test_every_configured_method_is_registered_with_its_identity():
+    specs = load_registry()
+    for path in CONFIGS:
+        config = yaml.safe_load(path.read_text())
+        assert reg.resolve_methods(config["methods"], specs) == config["methods"]
+        assert set(config.get("method_params", {})) <= set(specs), path.name
+    for spec in specs.values():
+        assert spec.family in reg.FAMILIES and spec.label
+        if spec.runner != "precomputed" and spec.family != "baseline":
+            assert spec.reference.startswith("https://doi.org/"), spec.name
+        if spec.env:
+            assert (ROOT / spec.env).is_file(), spec.env
+        if spec.script:
+            assert (ROOT / spec.script).is_file(), spec.script
+    assert specs["claire"].gpu and not specs["harmony"].gpu
+    assert specs["claire_var1"].base == "claire" and specs["claire_var1"].params == {
+        "variant": "var1"
+    }
+
+
+def test_registry_entries_are_checked_with_the_method_named():
+    with pytest.raises(RegistryError, match="'m'.*runner"):
+        method_spec("m", {"runner": "julia"})
+    with pytest.raises(RegistryError, match="'m'.*needs a module"):
+        method_spec("m", {"runner": "python"})
+    with pytest.raises(RegistryError, match="'m'.*unknown registry key"):
+        method_spec("m", {"runner": "claire", "enabled": True})
+    with pytest.raises(RegistryError, match="'m'.*family"):
+        method_spec("m", {"runner": "claire", "family": "magic"})
+    with pytest.raises(RegistryError, match=r"\['nope'\] are not in the method registry"):
+        reg.resolve_methods(["claire", "nope"], load_registry())
+    with pytest.raises(RegistryError, match="listed twice"):
+        reg.resolve_methods(["claire", "claire"], load_registry())
+
+
+def test_extra_registry_files_add_and_replace_entries(tmp_path):
+    extra = tmp_path / "mine.yaml"
+    extra.write_text(
+        yaml.safe_dump(
+            {
+                "mine": {"runner": "python", "module": "x.y", "uses_labels": True, "label": "Mine"},
+                "pca": {"runner": "python", "module": "my.pca", "label": "My PCA"},
+            }
+        )
+    )
+    specs = load_registry([extra])
+    assert specs["mine"].display_name == "Mine" + reg.LABEL_USE_MARK
+    assert specs["pca"].module == "my.pca" and "claire" in specs
+    assert reg.display_name("mine", specs).endswith(reg.LABEL_USE_MARK)
+    assert reg.display_name("claire__alpha_0.3", specs) == "CLAIRE (alpha=0.3)"
+    assert reg.uses_labels("mine", specs) and not reg.uses_labels("claire", specs)
+
+
+def test_params_are_layered_base_registry_config_dataset_grid():
+    specs = load_registry()
+    config = {"claire": {"epochs": 30, "eta": 0.7}, "claire_var1": {"eta": 0.9}}
+    dataset = {"claire": {"refine_epoch": 2, "epochs": 60}}
+    merged = merged_params(specs["claire_var1"], config, dataset, {"alpha": 0.3})
+    # base config < base dataset < registry params < own config < own dataset < grid point
+    assert merged == {"epochs": 60, "eta": 0.9, "refine_epoch": 2, "variant": "var1", "alpha": 0.3}
+    assert merged_params(specs["harmony"], config, dataset) == {}
+
+
+def test_old_config_layout_names_what_moved():
+    old = {
+        "datasets": {"d": {"claire": {"refine_epoch": 2}}},
+        "methods": {"pca": {"runner": "python", "module": "claire.bench.methods.pca"}},
+        "report": {"sensitivity": {"enabled": False}},
+    }
+    with pytest.raises(RegistryError) as err:
+        reg.check_config_layout(old)
+    message = str(err.value)
+    assert "config/methods.yaml" in message and "method_params" in message
+    assert "datasets.d.claire moved to datasets.d.method_params.claire" in message
+    assert "report.sensitivity moved" in message
+    reg.check_config_layout(yaml.safe_load((ROOT / "config" / "config.yaml").read_text()))
+
+
+def test_workflow_refuses_an_old_config_and_an_unknown_method(tmp_path):
+    old = {
+        "datasets": {"tiny": tiny_dataset()},
+        "methods": {"pca": {"runner": "python", "module": "claire.bench.methods.pca"}},
+    }
+    proc = run_snakemake(tmp_path / "old", old, extra=("-n",))
+    assert proc.returncode != 0 and "config/methods.yaml" in proc.stdout + proc.stderr
+    unknown = {"datasets": {"tiny": tiny_dataset()}, "methods": ["pca", "no_such_method"]}
+    proc = run_snakemake(tmp_path / "unknown", unknown, extra=("-n",))
+    assert proc.returncode != 0
+    assert "['no_such_method'] are not in the method registry" in proc.stdout + proc.stderr
+
+
+def test_metric_identity_is_derived_from_one_registry():
+    assert reg.SCORED_METRICS == (*reg.BATCH_METRICS, *reg.BIO_METRICS)
+    assert set(reg.BATCH_METRICS) == {"basw", "kbet"} and set(reg.BIO_METRICS) == {"ari", "nmi"}
+    assert reg.metric_label("kbet") == "kBET" and reg.metric_label("f1") == "F1"
+    assert set(reg.CURVE_METRICS) <= set(reg.CORE_METRICS)
+    names = [m.name for m in reg.METRICS]
+    assert len(names) == len(set(names))
+
+
+def test_registry_imports_nothing_heavy():
+    code = (
+        "import sys, claire.bench.registry, claire.bench.contract;"
+        "print([m for m in ('torch', 'numba', 'scanpy', 'igraph', 'louvain') if m in sys.modules])"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
+
+
+def test_a_plugin_metric_is_computed_and_enters_the_scores():
+    """The README's worked example of adding a metric: one file (tests/plugins/toy_metric.py)
+    plus one registry entry (here added with register_metric before anything else runs)."""
+    code = f"""
+import json, sys
+sys.path.insert(0, {str(ROOT / "tests")!r})
+from claire.bench import registry
+registry.register_metric(registry.Metric(
+    "cross_batch", "batch", "cross-batch kNN", in_score=True,
+    function="plugins.toy_metric:cross_batch_share"))
+import numpy as np
+from claire.bench.metrics import MetricSettings, compute_all
+rng = np.random.default_rng(0)
+emb = rng.normal(size=(300, 8)).astype("float32")
+batches = np.repeat(["a", "b"], 150); labels = np.tile(["x", "y", "z"], 100)
+values = compute_all(emb, batches, labels, MetricSettings(resolutions=(1.0,)))
+print(json.dumps({{"value": values["cross_batch"], "batch": list(registry.BATCH_METRICS)}}))
+"""
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    assert done.returncode == 0, done.stderr[-2000:]
+    out = json.loads(done.stdout.strip().splitlines()[-1])
+    # random points, two equal batches: about half of each cell's neighbours are from the other
+    assert out["value"] == pytest.approx(0.5, abs=0.06)
+    assert out["batch"] == ["basw", "kbet", "cross_batch"]
+    assert np.isfinite(out["value"])

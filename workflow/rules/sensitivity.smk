@@ -1,0 +1,50 @@
+"""CLAIRE hyper-parameter sensitivity (paper Fig. 4b), optional (sensitivity.enabled).
+
+Each grid point is an ordinary run `<method>__<param>_<value>` (common.smk): it goes
+through rule integrate and rule compute_metrics like any method, then
+aggregate_sensitivity gathers the metrics records into results/tables/sensitivity.csv.
+"""
+
+
+def sensitivity_records():
+    return run_targets(METRICS_RECORD, SENSITIVITY_RUNS, SENSITIVITY_DATASETS)
+
+
+rule aggregate_sensitivity:
+    input:
+        records=sensitivity_records(),
+    output:
+        f"{RESULTS}/tables/sensitivity.csv",
+    log:
+        f"{RESULTS}/logs/report/aggregate_sensitivity.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/report/aggregate_sensitivity.tsv"
+    conda:
+        "../../envs/report.yaml"
+    threads: 1
+    resources:
+        **report_resources(),
+    script:
+        "../scripts/aggregate_sensitivity.py"
+
+
+rule plot_sensitivity:
+    input:
+        f"{RESULTS}/tables/sensitivity.csv",
+    output:
+        report_png("sensitivity", "3. Training", labels={"figure": "sensitivity"}),
+    log:
+        f"{RESULTS}/logs/report/plot_sensitivity.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/report/plot_sensitivity.tsv"
+    conda:
+        "../../envs/report.yaml"
+    threads: 1
+    resources:
+        **report_resources(),
+    script:
+        "../scripts/plot_sensitivity.py"
+
+
+def sensitivity_outputs():
+    return [*figure("sensitivity"), f"{RESULTS}/report/tables/sensitivity.html"]
