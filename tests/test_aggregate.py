@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from claire.bench.aggregate import (
-    benchmark_markdown,
+from claire.bench.tables.render import benchmark_markdown
+from claire.bench.tables.scores import (
     curve_table,
     load_records,
     min_max,
@@ -115,6 +115,7 @@ def test_csv_columns_are_the_documented_ones(tmp_path):
     assert list(raw.columns) == [
         "dataset",
         "method",
+        "repeat",
         "status",
         "error",
         "n_cells",
@@ -137,6 +138,7 @@ def test_csv_columns_are_the_documented_ones(tmp_path):
     assert list(scores.columns) == [
         "dataset",
         "method",
+        "repeat",
         "status",
         "basw_scaled",
         "kbet_scaled",
@@ -180,7 +182,16 @@ def test_markdown_has_raw_tables_rankings_and_failures():
 def test_curve_table_stacks_curves_with_ids():
     curve = pd.DataFrame({"epoch": [0, 5], "basw": [0.1, 0.2], "kbet": [0.0, 0.3]})
     curve = curve.assign(ari=[0.5, 0.6], nmi=[0.4, 0.7])
-    table = curve_table({("d1", "claire"): curve, ("d1", "claire_var1"): curve.iloc[:0]})
-    assert list(table.columns) == ["dataset", "method", "epoch", "basw", "kbet", "ari", "nmi"]
+    table = curve_table({("d1", "claire", 0): curve, ("d1", "claire_var1", 0): curve.iloc[:0]})
+    assert list(table.columns) == [
+        "dataset",
+        "method",
+        "repeat",
+        "epoch",
+        "basw",
+        "kbet",
+        "ari",
+        "nmi",
+    ]
     assert table["method"].unique().tolist() == ["claire"] and len(table) == 2
     assert list(curve_table({}).columns) == list(table.columns)

@@ -12,12 +12,6 @@ import pytest
 from matplotlib.collections import PathCollection
 from matplotlib.container import BarContainer
 
-from claire.bench.collect import (
-    load_embeddings,
-    load_snapshots,
-    runtime_table,
-    seed_refinement_table,
-)
 from claire.bench.plots import (
     compute_umap,
     method_palette,
@@ -29,11 +23,18 @@ from claire.bench.plots import (
     plot_training_curves,
     plot_umap_grid,
     save_figure,
-    subsample_indices,
 )
 from claire.bench.plots.palette import HIGHLIGHT_COLOUR
-from claire.bench.sensitivity import parse_value, sensitivity_table
-from claire.bench.table_html import table_html
+from claire.bench.registry import run_name
+from claire.bench.subsample import subsample_indices
+from claire.bench.tables.collect import (
+    load_embeddings,
+    load_snapshots,
+    runtime_table,
+    seed_refinement_table,
+)
+from claire.bench.tables.render import table_html
+from claire.bench.tables.sensitivity import parse_value, sensitivity_table
 
 DATASETS = ["sim_a", "sim_b"]
 METHODS = ["pca", "harmony", "claire"]
@@ -169,8 +170,8 @@ def test_sensitivity_grid_panels_per_dataset_and_parameter(tmp_path):
     records = [
         {
             "dataset": "sim_a",
-            "param": p,
-            "value": parse_value(p, v),
+            "method": run_name("claire", p, parse_value(p, v)),
+            "repeat": 0,
             "status": "ok",
             "error": "",
             "basw": 0.5,
@@ -250,8 +251,8 @@ def test_seed_refinement_table_and_embedding_loading(tmp_path):
         "claire_var2": _result(20, 4, refinement=unrefined),
         "broken": _result(20, 0, status="failed"),
     }.items():
-        paths[method] = tmp_path / "sim_a" / f"{method}.h5ad"
-        paths[method].parent.mkdir(exist_ok=True)
+        paths[method] = tmp_path / "sim_a" / method / "rep0.h5ad"
+        paths[method].parent.mkdir(parents=True)
         result.write_h5ad(paths[method])
     table = seed_refinement_table(paths.values())
     assert table["method"].tolist() == ["claire", "claire_var2"]
@@ -267,27 +268,24 @@ def test_seed_refinement_table_and_embedding_loading(tmp_path):
 
 def test_runtime_table_reads_benchmarks_and_joins_cell_counts(tmp_path):
     header = "s\th:m:s\tmax_rss\tmax_vms\tmax_uss\tmax_pss\tio_in\tio_out\tmean_load\tcpu_time\n"
-    paths = []
-    for method, seconds in (("pca", 1.5), ("claire", 12.0)):
-        path = tmp_path / "sim_a" / f"{method}.tsv"
-        path.parent.mkdir(exist_ok=True)
+    paths, results = [], []
+    for method, seconds, status in (("pca", 1.5, "ok"), ("claire", 12.0, "failed")):
+        path = tmp_path / "benchmarks" / "sim_a" / method / "rep0.tsv"
+        path.parent.mkdir(parents=True)
         path.write_text(header + f"{seconds}\t0:00:01\t250.5\t900\t200\t210\t0\t1\t50\t{seconds}\n")
         paths.append(path)
-    raw = pd.DataFrame(
-        {
-            "dataset": ["sim_a"] * 2,
-            "method": ["pca", "claire"],
-            "status": ["ok", "failed"],
-            "n_cells": [300, 300],
-        }
-    )
-    table = runtime_table(paths, raw)
+        results.append(tmp_path / "integration" / "sim_a" / method / "rep0.h5ad")
+        results[-1].parent.mkdir(parents=True)
+        _result(300, 0 if status == "failed" else 4, status=status).write_h5ad(results[-1])
+    table = runtime_table(paths, results)
     assert table[["seconds", "max_rss_mb"]].to_numpy().tolist() == [[1.5, 250.5], [12.0, 250.5]]
     assert table["status"].tolist() == ["ok", "failed"]
-    bad = tmp_path / "sim_a" / "bad.tsv"
+    assert table["n_cells"].tolist() == [300, 300] and table["repeat"].tolist() == [0, 0]
+    bad = tmp_path / "benchmarks" / "sim_a" / "bad" / "rep0.tsv"
+    bad.parent.mkdir()
     bad.write_text("x\ty\n1\t2\n")
     with pytest.raises(ValueError, match="not a Snakemake benchmark"):
-        runtime_table([bad], raw)
+        runtime_table([bad], results)
 
 
 def test_save_figure_rejects_unknown_format(scores, tmp_path):

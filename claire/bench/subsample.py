@@ -1,4 +1,5 @@
-"""Seeded cell subsampling stratified by batch x cell type, for quick runs on big datasets."""
+"""Seeded cell subsampling: stratified by batch x cell type (quick runs on big datasets),
+and plain index draws (the cells shown in UMAP figures)."""
 
 from __future__ import annotations
 
@@ -55,6 +56,18 @@ def stratified_subsample(
         seed,
     )
     return adata[keep].copy()
+
+
+def subsample_indices(n_cells: int, max_cells: int | None, seed: int) -> np.ndarray:
+    """Sorted indices of at most ``max_cells`` cells drawn without replacement (all when None)."""
+    if n_cells < 1:
+        raise ValueError("cannot subsample an empty dataset")
+    if max_cells is None or n_cells <= max_cells:
+        return np.arange(n_cells)
+    if max_cells < 2:
+        raise ValueError(f"max_cells must be at least 2, got {max_cells}")
+    rng = np.random.default_rng(seed)
+    return np.sort(rng.choice(n_cells, size=max_cells, replace=False))
 
 
 def allocate(sizes: np.ndarray, n_cells: int) -> np.ndarray:

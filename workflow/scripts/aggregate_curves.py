@@ -1,18 +1,16 @@
-"""Snakemake adapter: per-method training curves -> results/tables/training_curves.csv."""
-
-from pathlib import Path
+"""Snakemake adapter: per-run training curves (rep{r}.curve.csv) -> training_curves.csv."""
 
 import pandas as pd
 
-from claire.bench.aggregate import curve_table
+from claire.bench.contract import parse_run_path
 from claire.bench.io import write_text_atomic
 from claire.bench.logs import run_logged
+from claire.bench.tables.scores import curve_table
 
 
 def main() -> None:
     curves = {
-        (Path(path).parent.name, Path(path).name.removesuffix(".curve.csv")): pd.read_csv(path)
-        for path in snakemake.input.curves
+        parse_run_path(path, ".curve.csv"): pd.read_csv(path) for path in snakemake.input.curves
     }
     write_text_atomic(curve_table(curves).to_csv(index=False), snakemake.output[0])
 

@@ -1,15 +1,12 @@
-"""Snakemake adapter: integration benchmark TSVs + raw metrics (n_cells) -> runtime.csv."""
+"""Snakemake adapter: integration benchmark TSVs + result files (status, n_obs) -> runtime.csv."""
 
-import pandas as pd
-
-from claire.bench.collect import runtime_table
 from claire.bench.io import write_text_atomic
 from claire.bench.logs import run_logged
+from claire.bench.tables.collect import runtime_table
 
 
 def main() -> None:
-    raw = pd.read_csv(snakemake.input.raw_metrics)
-    table = runtime_table(snakemake.input.benchmarks, raw)
+    table = runtime_table(snakemake.input.benchmarks, snakemake.input.results)
     write_text_atomic(table.to_csv(index=False), snakemake.output[0])
 
 

@@ -1,8 +1,8 @@
 """Snakemake adapter: uns["claire"]["refinement"] of CLAIRE results -> seed_refinement.csv."""
 
-from claire.bench.collect import seed_refinement_table
 from claire.bench.io import write_text_atomic
 from claire.bench.logs import run_logged
+from claire.bench.tables.collect import seed_refinement_table
 
 
 def main() -> None:

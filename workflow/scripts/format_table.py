@@ -4,7 +4,7 @@ import pandas as pd
 
 from claire.bench.io import write_text_atomic
 from claire.bench.logs import run_logged
-from claire.bench.table_html import table_html
+from claire.bench.tables.render import table_html
 
 
 def main() -> None:

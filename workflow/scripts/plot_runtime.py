@@ -7,8 +7,13 @@ from claire.bench.plots import method_palette, plot_runtime_memory, save_figure
 
 
 def main() -> None:
-    runtime = pd.read_csv(snakemake.input[0])
-    fig = plot_runtime_memory(runtime, method_palette(snakemake.params.methods))
+    methods = snakemake.params.methods
+    fig = plot_runtime_memory(
+        pd.read_csv(snakemake.input[0]),
+        method_palette(methods),
+        labels=snakemake.params.labels,
+        methods=methods,
+    )
     save_figure(fig, *snakemake.output)
 
 

@@ -8,9 +8,12 @@ from claire.bench.plots import method_palette, plot_batch_vs_bio, plot_f1_bars, 
 
 def main() -> None:
     scores = pd.read_csv(snakemake.input[0])
-    palette = method_palette(snakemake.params.methods)
-    save_figure(plot_f1_bars(scores, palette), *snakemake.output.f1)
-    save_figure(plot_batch_vs_bio(scores, palette), *snakemake.output.batch_vs_bio)
+    methods, labels = snakemake.params.methods, snakemake.params.labels
+    palette = method_palette(methods)
+    f1 = plot_f1_bars(scores, palette, methods=methods, labels=labels)
+    save_figure(f1, *snakemake.output.f1)
+    batch_vs_bio = plot_batch_vs_bio(scores, palette, methods=methods, labels=labels)
+    save_figure(batch_vs_bio, *snakemake.output.batch_vs_bio)
 
 
 run_logged(main, snakemake.log[0])

@@ -3,16 +3,18 @@
 import pandas as pd
 
 from claire.bench.logs import run_logged
-from claire.bench.plots import method_palette, plot_training_curves, save_figure
-from claire.bench.plots.layout import message_figure
+from claire.bench.plots import message_figure, method_palette, plot_training_curves, save_figure
 
 
 def main() -> None:
     curves = pd.read_csv(snakemake.input[0])
+    methods = snakemake.params.methods
     if curves.empty:
-        fig = message_figure("Training curves", "no CLAIRE embedding snapshots in this run")
+        fig = message_figure("Training curves", "no method kept embedding snapshots in this run")
     else:
-        fig = plot_training_curves(curves, method_palette(snakemake.params.methods))
+        fig = plot_training_curves(
+            curves, method_palette(methods), labels=snakemake.params.labels, methods=methods
+        )
     save_figure(fig, *snakemake.output)
 
 

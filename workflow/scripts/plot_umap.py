@@ -1,19 +1,19 @@
-"""Snakemake adapter: every method's embedding of one dataset -> UMAP grid (Fig. 3c)."""
+"""Snakemake adapter: every method's embedding of one dataset (repeat 0) -> UMAP grid (Fig. 3c)."""
 
-from claire.bench.collect import load_embeddings
 from claire.bench.logs import run_logged
-from claire.bench.plots import display_name, embedding_umaps, plot_umap_grid, save_figure
+from claire.bench.plots import embedding_umaps, plot_umap_grid, save_figure
+from claire.bench.tables.collect import load_embeddings
 
 
 def main() -> None:
-    settings = snakemake.params.settings
+    settings, params = snakemake.params.settings, snakemake.params
     embeddings, obs = load_embeddings(
-        dict(zip(snakemake.params.methods, snakemake.input, strict=True)),
+        dict(zip(params.methods, snakemake.input, strict=True)),
         max_cells=settings["umap_max_cells"],
-        seed=snakemake.params.seed,
+        seed=params.seed,
     )
-    coords = embedding_umaps(embeddings, snakemake.params.seed, settings["umap_neighbors"])
-    coords = {display_name(method): xy for method, xy in coords.items()}
+    coords = embedding_umaps(embeddings, params.seed, settings["umap_neighbors"])
+    coords = {params.labels.get(method, method): xy for method, xy in coords.items()}
     title = f"{snakemake.wildcards.dataset}: UMAP of each method's embedding ({len(obs)} cells)"
     save_figure(plot_umap_grid(coords, obs, title=title), *snakemake.output)
 

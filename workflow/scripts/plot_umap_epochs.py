@@ -1,18 +1,17 @@
-"""Snakemake adapter: CLAIRE's embedding snapshots of one dataset -> UMAP per epoch (Fig. 2b-c)."""
+"""Snakemake adapter: a method's embedding snapshots -> UMAP per epoch (Fig. 2b-c)."""
 
-from claire.bench.collect import load_snapshots
 from claire.bench.logs import run_logged
-from claire.bench.plots import display_name, embedding_umaps, plot_umap_grid, save_figure
+from claire.bench.plots import embedding_umaps, plot_umap_grid, save_figure
+from claire.bench.tables.collect import load_snapshots
 
 
 def main() -> None:
-    settings = snakemake.params.settings
+    settings, params = snakemake.params.settings, snakemake.params
     embeddings, obs = load_snapshots(
-        snakemake.input[0], max_cells=settings["umap_max_cells"], seed=snakemake.params.seed
+        snakemake.input[0], max_cells=settings["umap_max_cells"], seed=params.seed
     )
-    coords = embedding_umaps(embeddings, snakemake.params.seed, settings["umap_neighbors"])
-    method = display_name(snakemake.wildcards.method)
-    title = f"{snakemake.wildcards.dataset}: {method} during training ({len(obs)} cells)"
+    coords = embedding_umaps(embeddings, params.seed, settings["umap_neighbors"])
+    title = f"{snakemake.wildcards.dataset}: {params.label} during training ({len(obs)} cells)"
     save_figure(plot_umap_grid(coords, obs, title=title), *snakemake.output)
 
 

@@ -1,55 +1,73 @@
-"""Metric-versus-epoch training curves for CLAIRE and its ablations (Fig. 2a, S8)."""
+"""Metric-versus-epoch training curves of every method that keeps embedding snapshots
+(CLAIRE and its ablations, and any other method trained over epochs; Fig. 2a, S8).
+
+One line per method: the mean over its repeats at each epoch, with a band of ± sd when
+there are several repeats. CLAIRE is drawn emphasised.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from claire.bench.plots.layout import ordered_unique, require_columns, require_rows
-from claire.bench.plots.palette import display_name, is_highlighted, method_palette, order_methods
+from claire.bench.plots.layout import (
+    add_label_note,
+    legend_entries,
+    ordered_unique,
+    require_columns,
+    require_rows,
+)
+from claire.bench.plots.palette import is_highlighted, method_labels, method_palette, order_methods
+from claire.bench.registry import CURVE_METRICS, metric_label
 
-CURVE_METRICS = (("basw", "bASW"), ("kbet", "kBET"), ("ari", "ARI"), ("nmi", "NMI"))
+CURVE_PANELS = tuple((m, metric_label(m)) for m in CURVE_METRICS)
+
+
+def mean_curves(curves: pd.DataFrame, metrics: Sequence[str]) -> pd.DataFrame:
+    """Mean and sd (``<m>_mean``, ``<m>_sd``; sd NaN for one repeat) of each metric per
+    (dataset, method, epoch) over the repeats, sorted by epoch."""
+    grouped = curves.groupby(["dataset", "method", "epoch"], sort=True)[list(metrics)]
+    means, sds = grouped.mean(), grouped.std(ddof=1)
+    table = pd.concat([means.add_suffix("_mean"), sds.add_suffix("_sd")], axis=1)
+    return table.reset_index()
 
 
 def plot_training_curves(
     curves: pd.DataFrame,
     palette: Mapping[str, str] | None = None,
-    metrics: Sequence[tuple[str, str]] = CURVE_METRICS,
+    metrics: Sequence[tuple[str, str]] = CURVE_PANELS,
+    labels: Mapping[str, str] | None = None,
+    methods: Sequence[str] | None = None,
 ) -> Figure:
     """Grid with one row per dataset and one column per metric; one line per method.
 
-    ``curves`` has columns dataset, method, epoch and the metric columns.
+    ``curves`` (training_curves.csv) has columns dataset, method, epoch, the metric columns
+    and optionally repeat; repeats are averaged. ``methods`` orders the legend (default:
+    the table's order, CLAIRE first).
     """
-    require_columns(
-        curves, ["dataset", "method", "epoch", *[m for m, _ in metrics]], "training curves"
-    )
+    names = [m for m, _ in metrics]
+    require_columns(curves, ["dataset", "method", "epoch", *names], "training curves")
     require_rows(curves, "training curves")
     datasets = ordered_unique(curves["dataset"])
-    methods = order_methods(curves["method"])
+    present = set(curves["method"])
+    methods = [m for m in order_methods(methods or curves["method"]) if m in present]
     palette = dict(palette) if palette is not None else method_palette(methods)
+    shown = method_labels(methods, labels)
+    table = mean_curves(curves, names)
     fig = Figure(figsize=(3.2 * len(metrics) + 1.6, 2.7 * len(datasets)), layout="constrained")
     grid = fig.subplots(len(datasets), len(metrics), squeeze=False, sharex="row")
     for r, dataset in enumerate(datasets):
-        subset = curves[curves["dataset"] == dataset]
+        subset = table[table["dataset"] == dataset]
         for c, (metric, label) in enumerate(metrics):
             ax = grid[r, c]
             for method in methods:
-                line = subset[subset["method"] == method].sort_values("epoch")
+                line = subset[subset["method"] == method]
                 if line.empty:
                     continue
-                highlight = is_highlighted(method)
-                ax.plot(
-                    line["epoch"],
-                    line[metric],
-                    marker="o",
-                    markersize=3,
-                    lw=2.2 if highlight else 1.4,
-                    color=palette[method],
-                    label=display_name(method),
-                    zorder=3 if highlight else 2,
-                )
+                _draw_curve(ax, line, metric, palette[method], shown[method], method)
             ax.set_ylim(-0.02, 1.02)
             ax.grid(color="0.92")
             if r == 0:
@@ -58,11 +76,28 @@ def plot_training_curves(
                 ax.set_ylabel(f"{dataset}\nscore")
             if r == len(datasets) - 1:
                 ax.set_xlabel("epoch")
-    handles, labels = grid[0, 0].get_legend_handles_labels()
-    for ax in grid.ravel():
-        for handle, label in zip(*ax.get_legend_handles_labels(), strict=True):
-            if label not in labels:
-                handles.append(handle)
-                labels.append(label)
-    fig.legend(handles, labels, loc="outside right upper", frameon=False, title="method")
+    handles, entries = legend_entries(grid.ravel())
+    fig.legend(handles, entries, loc="outside right upper", frameon=False, title="method")
+    if "repeat" in curves.columns and curves["repeat"].nunique() > 1:
+        fig.suptitle("Mean over repeats (band: ± sd)", fontsize=9)
+    add_label_note(fig, shown.values())
     return fig
+
+
+def _draw_curve(ax, line: pd.DataFrame, metric: str, colour: str, label: str, method: str):
+    highlight = is_highlighted(method)
+    epochs = line["epoch"].to_numpy(float)
+    mean = line[f"{metric}_mean"].to_numpy(float)
+    sd = line[f"{metric}_sd"].to_numpy(float)
+    ax.plot(
+        epochs,
+        mean,
+        marker="o",
+        markersize=3,
+        lw=2.2 if highlight else 1.4,
+        color=colour,
+        label=label,
+        zorder=3 if highlight else 2,
+    )
+    if np.isfinite(sd).any():
+        ax.fill_between(epochs, mean - sd, mean + sd, color=colour, alpha=0.15, lw=0, zorder=1)

@@ -9,6 +9,10 @@ import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
+from claire.bench.registry import LABEL_USE_MARK
+
+LABEL_NOTE = f"{LABEL_USE_MARK} uses cell-type labels"
+
 
 def require_columns(table: pd.DataFrame, columns: Iterable[str], what: str) -> None:
     """Raise ``ValueError`` naming the missing columns when ``table`` lacks any of them."""
@@ -56,3 +60,24 @@ def message_figure(title: str, message: str) -> Figure:
     ax.set_title(title)
     ax.text(0.5, 0.5, message, ha="center", va="center", transform=ax.transAxes, color="0.35")
     return fig
+
+
+def add_label_note(fig: Figure, names: Iterable[str]) -> bool:
+    """Add the note "† uses cell-type labels" under ``fig`` when a shown name carries the
+    mark; returns whether it did."""
+    if not any(LABEL_USE_MARK in str(name) for name in names):
+        return False
+    fig.text(0.01, 0.0, LABEL_NOTE, ha="left", va="top", fontsize=8, color="0.3")
+    return True
+
+
+def legend_entries(axes: Iterable[Axes]) -> tuple[list, list[str]]:
+    """Legend handles and labels of several axes, each label once, in first-seen order."""
+    handles: list = []
+    labels: list[str] = []
+    for ax in axes:
+        for handle, label in zip(*ax.get_legend_handles_labels(), strict=True):
+            if label not in labels:
+                handles.append(handle)
+                labels.append(label)
+    return handles, labels

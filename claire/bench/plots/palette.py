@@ -1,12 +1,16 @@
 """Colours and display names shared by every benchmark figure.
 
 A method keeps the same colour in every figure of a run: colours are assigned from
-one ordered method list (CLAIRE always first, in its fixed highlight colour).
+one ordered method list (CLAIRE always first, in its fixed highlight colour). Display
+names come from the workflow (``labels``: method -> name) or else from the method
+registry (:func:`claire.bench.registry.display_name`, label-informed methods marked †).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+
+from claire.bench.registry import display_name
 
 HIGHLIGHT_METHOD = "claire"
 HIGHLIGHT_COLOUR = "#D55E00"  # Okabe-Ito vermillion, reserved for CLAIRE
@@ -32,25 +36,6 @@ _OTHER_COLOURS = (
     "#DBDB8D",
     "#9EDAE5",
 )
-
-_DISPLAY_NAMES = {
-    "claire": "CLAIRE",
-    "claire_var1": "CLAIRE-var1",
-    "claire_var2": "CLAIRE-var2",
-    "pca": "PCA (unintegrated)",
-    "harmony": "Harmony",
-    "scanorama": "Scanorama",
-    "scvi": "scVI",
-    "combat": "ComBat",
-    "seurat": "Seurat (CCA)",
-    "insct": "INSCT",
-    "mat2": "MAT2",
-    "smile": "SMILE",
-    "clear": "CLEAR",
-    "ismnn": "iSMNN",
-    "desc": "DESC",
-    "scdcc": "scDCC",
-}
 
 # Fixed colours for categorical labels in UMAPs (cell types, batches).
 CATEGORY_COLOURS = (
@@ -101,9 +86,12 @@ def category_palette(categories: Iterable[str]) -> dict[str, str]:
     return {str(c): next(colours) for c in dict.fromkeys(categories)}
 
 
-def display_name(method: str) -> str:
-    """Readable label of a method for axes and legends."""
-    return _DISPLAY_NAMES.get(method, method)
+def method_labels(
+    methods: Iterable[str], labels: Mapping[str, str] | None = None
+) -> dict[str, str]:
+    """Display name of each method for axes and legends: ``labels`` first, else the registry."""
+    labels = labels or {}
+    return {str(m): str(labels[m]) if m in labels else display_name(str(m)) for m in methods}
 
 
 def is_highlighted(method: str) -> bool:

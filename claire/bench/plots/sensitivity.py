@@ -7,10 +7,10 @@ from collections.abc import Sequence
 import pandas as pd
 from matplotlib.figure import Figure
 
-from claire.bench.plots.curves import CURVE_METRICS
+from claire.bench.plots.curves import CURVE_PANELS
 from claire.bench.plots.layout import ordered_unique, require_columns, require_rows
+from claire.bench.registry import METRIC_BY_NAME, metric_colour
 
-METRIC_COLOURS = {"basw": "#0072B2", "kbet": "#56B4E9", "ari": "#D55E00", "nmi": "#E69F00"}
 PARAM_LABELS = {
     "alpha": "alpha (mixup lower bound)",
     "knn": "k (intra-batch KNN)",
@@ -20,12 +20,13 @@ PARAM_LABELS = {
 
 def plot_sensitivity(
     table: pd.DataFrame,
-    metrics: Sequence[tuple[str, str]] = CURVE_METRICS,
+    metrics: Sequence[tuple[str, str]] = CURVE_PANELS,
 ) -> Figure:
     """Grid with one row per dataset and one column per parameter; one line per metric.
 
-    ``table`` has columns dataset, param, value and the metric columns; each row is one
-    CLAIRE run where ``param`` was set to ``value`` and the others kept at their defaults.
+    ``table`` (sensitivity.csv) has columns dataset, param, value and the metric columns
+    (default: the registry's curve metrics); each row is one CLAIRE run where ``param`` was
+    set to ``value`` and the others kept at their defaults.
     """
     require_columns(
         table, ["dataset", "param", "value", *[m for m, _ in metrics]], "sensitivity plot"
@@ -49,7 +50,7 @@ def plot_sensitivity(
                     rows[metric],
                     marker="o",
                     markersize=4,
-                    color=METRIC_COLOURS.get(metric),
+                    color=metric_colour(metric) if metric in METRIC_BY_NAME else None,
                     label=label,
                 )
             ax.set_ylim(-0.02, 1.02)

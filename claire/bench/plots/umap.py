@@ -11,23 +11,12 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
+from claire.bench.plots.layout import add_label_note
 from claire.bench.plots.palette import category_palette
 
 log = logging.getLogger(__name__)
 
 COLOUR_ROWS = (("cell_type", "cell type"), ("batch", "batch"))
-
-
-def subsample_indices(n_cells: int, max_cells: int | None, seed: int) -> np.ndarray:
-    """Sorted indices of at most ``max_cells`` cells drawn without replacement (all when None)."""
-    if n_cells < 1:
-        raise ValueError("cannot subsample an empty dataset")
-    if max_cells is None or n_cells <= max_cells:
-        return np.arange(n_cells)
-    if max_cells < 2:
-        raise ValueError(f"max_cells must be at least 2, got {max_cells}")
-    rng = np.random.default_rng(seed)
-    return np.sort(rng.choice(n_cells, size=max_cells, replace=False))
 
 
 def compute_umap(embedding: np.ndarray, seed: int, n_neighbors: int = 15) -> np.ndarray:
@@ -61,7 +50,8 @@ def plot_umap_grid(
     ``coords`` maps a column title to (n, 2) UMAP coordinates of the cells in ``obs``
     (same rows), or to None for a failed method (the panels then say so). ``obs`` has
     the columns named in ``rows`` (default cell_type and batch). Points are drawn in a
-    seeded random order so no group systematically hides another.
+    seeded random order so no group systematically hides another. When a column title or
+    the title carries the label-use mark (†), a note under the figure explains it.
     """
     if not coords:
         raise ValueError("UMAP grid: no embeddings to plot")
@@ -126,6 +116,7 @@ def plot_umap_grid(
         )
     if title:
         fig.suptitle(title)
+    add_label_note(fig, [*coords, title or ""])
     return fig
 
 

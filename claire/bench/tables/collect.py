@@ -1,8 +1,11 @@
 """What the figures read besides the metric tables: seed refinement, runtime, embeddings.
 
-:func:`seed_refinement_table` reads ``uns["claire"]["refinement"]`` of CLAIRE result
-files; :func:`runtime_table` reads Snakemake ``benchmark:`` TSVs of the integration step;
-:func:`load_embeddings` and :func:`load_snapshots` read embeddings for the UMAP grids.
+Per-run files are ``.../{dataset}/{method}/rep{r}<suffix>``
+(:func:`claire.bench.contract.parse_run_path`). :func:`seed_refinement_table` reads
+``uns["claire"]["refinement"]`` of CLAIRE result files; :func:`runtime_table` reads the
+Snakemake ``benchmark:`` TSVs of the integration step with the status and cell count of
+the matching result files (so it does not wait for the metrics); :func:`load_embeddings`
+and :func:`load_snapshots` read embeddings for the UMAP grids.
 """
 
 from __future__ import annotations
@@ -17,31 +20,40 @@ import anndata as ad
 import numpy as np
 import pandas as pd
 
-from claire.bench.contract import BATCH, LABEL
-from claire.bench.methods.base import EMBEDDING_KEY
-from claire.bench.metrics.evaluate import snapshot_epochs
-from claire.bench.plots.umap import subsample_indices
+from claire.bench.contract import (
+    BATCH,
+    EMBEDDING_KEY,
+    LABEL,
+    is_failed,
+    parse_run_path,
+    snapshot_epochs,
+    snapshot_key,
+)
+from claire.bench.subsample import subsample_indices
 
 log = logging.getLogger(__name__)
 
 REFINEMENT_COLUMNS = (
     "dataset",
     "method",
+    "repeat",
     "refine_epoch",
     "n_seeds_before",
     "n_seeds_after",
     "true_frac_before",
     "true_frac_after",
 )
-RUNTIME_COLUMNS = ("dataset", "method", "status", "n_cells", "seconds", "max_rss_mb", "cpu_time")
-
-
-def _dataset_method(path: str | os.PathLike, suffix: str) -> tuple[str, str]:
-    """(dataset, method) of a ``.../{dataset}/{method}<suffix>`` path."""
-    path = Path(path)
-    if not path.name.endswith(suffix):
-        raise ValueError(f"{path}: expected a file named <method>{suffix}")
-    return path.parent.name, path.name.removesuffix(suffix)
+RUNTIME_COLUMNS = (
+    "dataset",
+    "method",
+    "repeat",
+    "status",
+    "n_cells",
+    "seconds",
+    "max_rss_mb",
+    "cpu_time",
+)
+UNKNOWN_STATUS = "unknown"
 
 
 def _number(value: object) -> float:
@@ -52,23 +64,25 @@ def _number(value: object) -> float:
         return math.nan
 
 
-def refinement_record(result: ad.AnnData, dataset: str, method: str) -> dict | None:
+def refinement_record(
+    result: ad.AnnData, dataset: str, method: str, repeat: int = 0
+) -> dict | None:
     """One row of the seed-refinement table, or None when the file has no CLAIRE statistics.
 
     A failed run or a method without ``uns["claire"]`` yields None; a run without
     refinement (var2) yields a row with ``refine_epoch`` NaN and equal before/after.
     """
-    info = result.uns.get("integration", {})
-    if info.get("status", "ok") != "ok":
-        log.info("%s/%s: failed run, no refinement statistics", dataset, method)
+    if is_failed(result):
+        log.info("%s/%s/rep%d: failed run, no refinement statistics", dataset, method, repeat)
         return None
     refinement = result.uns.get("claire", {}).get("refinement")
     if not refinement:
-        log.info("%s/%s: no uns['claire']['refinement']", dataset, method)
+        log.info("%s/%s/rep%d: no uns['claire']['refinement']", dataset, method, repeat)
         return None
     return {
         "dataset": dataset,
         "method": method,
+        "repeat": int(repeat),
         "refine_epoch": _number(refinement.get("epoch")),
         "n_seeds_before": _number(refinement.get("n_seeds_before")),
         "n_seeds_after": _number(refinement.get("n_seeds_after")),
@@ -78,13 +92,13 @@ def refinement_record(result: ad.AnnData, dataset: str, method: str) -> dict | N
 
 
 def seed_refinement_table(paths: Iterable[str | os.PathLike]) -> pd.DataFrame:
-    """Seed counts and true-seed shares of CLAIRE result files ``{dataset}/{method}.h5ad``."""
+    """Seed counts and true-seed shares of CLAIRE result files ``.../{method}/rep{r}.h5ad``."""
     rows = []
     for path in paths:
-        dataset, method = _dataset_method(path, ".h5ad")
+        dataset, method, repeat = parse_run_path(path, ".h5ad")
         result = ad.read_h5ad(path, backed="r")
         try:
-            record = refinement_record(result, dataset, method)
+            record = refinement_record(result, dataset, method, repeat)
         finally:
             result.file.close()
         if record is not None:
@@ -106,39 +120,48 @@ def read_benchmark(path: str | os.PathLike) -> dict[str, float]:
     }
 
 
-def runtime_table(
-    benchmark_paths: Iterable[str | os.PathLike], raw_metrics: pd.DataFrame
-) -> pd.DataFrame:
-    """Runtime and peak memory per (dataset, method) with n_cells and status from raw_metrics.
+def result_summary(path: str | os.PathLike) -> dict[str, object]:
+    """Status (``uns["integration"]["status"]``) and number of cells of one result file,
+    read backed (the embedding is not loaded)."""
+    result = ad.read_h5ad(path, backed="r")
+    try:
+        status = result.uns.get("integration", {}).get("status", UNKNOWN_STATUS)
+        return {"status": str(status), "n_cells": int(result.n_obs)}
+    finally:
+        result.file.close()
 
-    ``benchmark_paths`` are ``.../{dataset}/{method}.tsv``; ``raw_metrics`` has columns
-    dataset, method, status, n_cells. A pair missing from ``raw_metrics`` gets NaN cells.
+
+def runtime_table(
+    benchmark_paths: Iterable[str | os.PathLike], result_paths: Iterable[str | os.PathLike]
+) -> pd.DataFrame:
+    """Runtime and peak memory per run (dataset, method, repeat) with status and n_cells.
+
+    ``benchmark_paths`` are ``.../{dataset}/{method}/rep{r}.tsv``, ``result_paths`` the
+    integration results ``.../{dataset}/{method}/rep{r}.h5ad`` of the same runs. Rows follow
+    ``benchmark_paths``; a run whose result file is not given gets status "unknown" and NaN
+    cells.
     """
-    missing = {"dataset", "method", "status", "n_cells"} - set(raw_metrics.columns)
-    if missing:
-        raise ValueError(f"raw metrics table lacks columns {sorted(missing)}")
-    known: Mapping[tuple[str, str], pd.Series] = {
-        (str(r["dataset"]), str(r["method"])): r for _, r in raw_metrics.iterrows()
-    }
+    results = {parse_run_path(path, ".h5ad"): path for path in result_paths}
     rows = []
     for path in benchmark_paths:
-        dataset, method = _dataset_method(path, ".tsv")
-        meta = known.get((dataset, method))
+        run = parse_run_path(path, ".tsv")
+        if run in results:
+            meta = result_summary(results[run])
+        else:
+            log.warning("%s: no integration result of this run given", path)
+            meta = {"status": UNKNOWN_STATUS, "n_cells": math.nan}
+        dataset, method, repeat = run
         rows.append(
-            {
-                "dataset": dataset,
-                "method": method,
-                "status": meta["status"] if meta is not None else "unknown",
-                "n_cells": _number(meta["n_cells"]) if meta is not None else math.nan,
-                **read_benchmark(path),
-            }
+            {"dataset": dataset, "method": method, "repeat": repeat, **meta, **read_benchmark(path)}
         )
-    return pd.DataFrame(rows, columns=list(RUNTIME_COLUMNS))
+    table = pd.DataFrame(rows, columns=list(RUNTIME_COLUMNS))
+    table["n_cells"] = table["n_cells"].astype("Int64")
+    return table
 
 
 def _embedding_or_none(result: ad.AnnData, key: str) -> np.ndarray | None:
     """``obsm[key]`` as float32, or None for a failed run / an empty (n x 0) embedding."""
-    if result.uns.get("integration", {}).get("status", "ok") != "ok":
+    if is_failed(result):
         return None
     embedding = np.asarray(result.obsm[key], dtype=np.float32)
     return embedding if embedding.ndim == 2 and embedding.shape[1] > 0 else None
@@ -149,9 +172,9 @@ def load_embeddings(
 ) -> tuple[dict[str, np.ndarray | None], pd.DataFrame]:
     """Embeddings (``obsm["X_emb"]``) of the same seeded cell subsample from result files.
 
-    ``paths`` maps a method to its ``{dataset}/{method}.h5ad``. Returns the embeddings (None
-    for a failed method) and the subsample's obs (batch, cell_type), in the first file's
-    cell order; every file must hold the same cells.
+    ``paths`` maps a method to one of its result files. Returns the embeddings (None for a
+    failed method) and the subsample's obs (batch, cell_type), in the first file's cell
+    order; every file must hold the same cells.
     """
     if not paths:
         raise ValueError("no integration results to load")
@@ -178,13 +201,13 @@ def load_snapshots(
 
     Keys are "epoch <e>" and "final"; the cells are a seeded subsample (obs returned).
     """
-    result = ad.read_h5ad(path)
+    result = ad.read_h5ad(Path(path))
     keep = subsample_indices(result.n_obs, max_cells, seed)
     result = result[keep]
     failed = _embedding_or_none(result, EMBEDDING_KEY) is None
     epochs = [] if failed else snapshot_epochs(result)
     embeddings: dict[str, np.ndarray | None] = {
-        f"epoch {e}": _embedding_or_none(result, f"{EMBEDDING_KEY}_epoch_{e}") for e in epochs
+        f"epoch {e}": _embedding_or_none(result, snapshot_key(e)) for e in epochs
     }
     embeddings["final"] = _embedding_or_none(result, EMBEDDING_KEY)
     return embeddings, result.obs[[BATCH, LABEL]].copy()
