@@ -26,8 +26,11 @@ sysdeps-run:
 sysdeps-test:
 	bash scripts/install_system_deps.sh r browser slurm
 
+# Rerunning after an interruption resumes: a lock left by a killed Snakemake is released
+# (only when no Snakemake runs here) and jobs that were cut off are run again.
 run: $(STAMP) sysdeps-run
-	$(BIN)/snakemake --cores $(CORES)
+	$(BIN)/python -m claire.bench.runlock .
+	$(BIN)/snakemake --cores $(CORES) --rerun-incomplete
 	$(BIN)/snakemake --report results/report.html
 
 test: $(STAMP) sysdeps-test

@@ -173,6 +173,8 @@ EMBEDDING_KEY = "X_emb"
 SNAPSHOT_PATTERN = re.compile(rf"^{EMBEDDING_KEY}_epoch_(\d+)$")
 STATUS_OK = "ok"
 STATUS_FAILED = "failed"
+STATUS_OVER_BUDGET = "over_budget"  # stopped by the scaling experiment's time/memory budget
+STATUS_SKIPPED = "skipped"  # not run: the method broke its budget on a smaller size
 
 
 def snapshot_key(epoch: int) -> str:
@@ -219,10 +221,13 @@ def result_adata(
     seconds: float,
     error: str | None = None,
     repeat: int = 0,
+    status: str | None = None,
+    device: str = "cpu",
 ) -> ad.AnnData:
     """Build the integration result file's AnnData from a (validated) adapter output.
 
-    ``output`` None (with ``error``) gives a failed result with an empty ``n x 0`` embedding.
+    ``output`` None (with ``error``) gives a result without embedding (``n x 0``) whose
+    status is ``status`` (default "failed").
     """
     obs = adata.obs[[BATCH, LABEL]].copy()
     embedding = output.embedding if output is not None else np.zeros((adata.n_obs, 0), np.float32)
@@ -236,19 +241,21 @@ def result_adata(
             result.uns[key] = value
     result.uns["integration"] = {
         "method": method,
-        "status": STATUS_FAILED if error else STATUS_OK,
+        "status": status or (STATUS_FAILED if error else STATUS_OK),
         "error": error or "",
         "params": json.dumps(dict(params), sort_keys=True, default=str),
         "seed": int(seed),
         "repeat": int(repeat),
         "seconds": float(seconds),
+        "device": device,
     }
     return result
 
 
 def is_failed(result: ad.AnnData) -> bool:
-    """True when an integration result records a failed run."""
-    return result.uns.get("integration", {}).get("status") == STATUS_FAILED
+    """True when an integration result records a run without embedding (failed, over
+    budget or skipped)."""
+    return result.uns.get("integration", {}).get("status", STATUS_OK) != STATUS_OK
 
 
 def snapshot_epochs(result: ad.AnnData) -> list[int]:

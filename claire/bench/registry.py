@@ -96,6 +96,8 @@ def register_metric(metric: Metric) -> None:
         raise ValueError(f"metric {metric.name!r}: a plug-in metric needs a function")
     METRICS = (*METRICS, metric)
     _derive()
+
+
 # Aggregate scores, labelled like metrics in tables and figures.
 SCORE_LABELS = {"s_batch": "S_batch", "s_bio": "S_bio", "f1": "F1"}
 
@@ -272,10 +274,19 @@ def uses_labels(method: str, specs: Mapping[str, MethodSpec] | None = None) -> b
 
 # A run of a method with one parameter changed (sensitivity grid): "<method>__<param>_<value>".
 RUN_SEPARATOR = "__"
+SENSITIVITY_PARAMS = ("alpha", "knn", "eta")  # CLAIRE's grid (paper Fig. 4b)
+INTEGER_PARAMS = ("knn",)
+
+
+def parse_value(param: str, text: str | float) -> int | float:
+    """Grid value of ``param`` from its text in a run name or the config (knn an integer)."""
+    if param not in SENSITIVITY_PARAMS:
+        raise ValueError(f"unknown sensitivity parameter {param!r}; use {SENSITIVITY_PARAMS}")
+    return int(float(text)) if param in INTEGER_PARAMS else float(text)
 
 
 def run_name(method: str, param: str, value: Any) -> str:
-    return f"{method}{RUN_SEPARATOR}{param}_{value}"
+    return f"{method}{RUN_SEPARATOR}{param}_{parse_value(param, value)}"
 
 
 # ---- the run config's view of the registry --------------------------------------------------

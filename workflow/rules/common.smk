@@ -24,7 +24,9 @@ PREPROCESSED = f"{RESULTS}/data/{{dataset}}/preprocessed.h5ad"
 INTEGRATION = f"{RESULTS}/integration/{{dataset}}/{{method}}/rep{{repeat}}.h5ad"
 METRICS_RECORD = f"{RESULTS}/metrics/{{dataset}}/{{method}}/rep{{repeat}}.json"
 CURVE = f"{RESULTS}/metrics/{{dataset}}/{{method}}/rep{{repeat}}.curve.csv"
-INTEGRATE_BENCHMARK = f"{RESULTS}/benchmarks/integrate/{{dataset}}/{{method}}/rep{{repeat}}.tsv"
+INTEGRATE_BENCHMARK = (
+    f"{RESULTS}/benchmarks/integrate/{{dataset}}/{{method}}/rep{{repeat}}.tsv"
+)
 
 
 def is_available(spec):
@@ -60,19 +62,63 @@ def _sensitivity_runs():
         return {}
     method = block["method"]
     if method not in REGISTRY or REGISTRY[method].runner != "claire":
-        raise ValueError(f"sensitivity.method {method!r} must be a registered runner-claire method")
+        raise ValueError(
+            f"sensitivity.method {method!r} must be a registered runner-claire method"
+        )
     runs = {}
-    for param in ("alpha", "knn", "eta"):
+    for param in reg.SENSITIVITY_PARAMS:
         for value in block[param]:
-            value = int(value) if param == "knn" else float(value)
-            runs[reg.run_name(method, param, value)] = (method, {param: value})
+            runs[reg.run_name(method, param, value)] = (
+                method,
+                {param: reg.parse_value(param, value)},
+            )
     return runs
 
 
+def _scaling_datasets():
+    """Dataset name -> entry of the scaling experiment: the source and one stratified
+    subsample per size (read from the source's raw file), smallest first."""
+    block = config["scaling"]
+    source = block.get("source")
+    if not source:
+        return {}
+    sizes = sorted(set(block["sizes"]))
+    known = (
+        source["source"].get("n_cells")
+        if source["source"]["type"] == "simulated"
+        else None
+    )
+    if known is not None:
+        sizes = [n for n in sizes if n <= known]
+    datasets = {"scaling_source": {**source, "method_params": {}}}
+    for n in sizes:
+        datasets[f"scaling_{n}"] = {
+            **source,
+            "source": {
+                "type": "h5ad",
+                "path": f"{RESULTS}/data/scaling_source/raw.h5ad",
+                "optional": False,
+            },
+            "batch_key": "batch",
+            "label_key": "cell_type",
+            "counts_layer": None,
+            "integer_counts": False,
+            "subsample": {"n_cells": n, "seed": block["seed"]},
+            "method_params": source.get("method_params", {}),
+        }
+    return datasets
+
+
+SCALING = config["scaling"]
+SCALING_DATASETS = {
+    name: spec for name, spec in _scaling_datasets().items() if name != "scaling_source"
+}
+ALL_DATASETS = DATASETS | _scaling_datasets()
+SCALING_METHODS = reg.resolve_methods(SCALING["methods"] or METHODS, REGISTRY)
 SENSITIVITY_RUNS = _sensitivity_runs()
 SENSITIVITY_DATASETS = config["sensitivity"]["datasets"] or list(DATASETS)
 # Every run: the listed methods, then the grid points.
-RUNS = {name: (name, {}) for name in METHODS} | SENSITIVITY_RUNS
+RUNS = {name: (name, {}) for name in [*METHODS, *SCALING_METHODS]} | SENSITIVITY_RUNS
 # Display names (label-informed methods marked) and label use, for tables and figures.
 METHOD_LABELS = {run: reg.display_name(run, REGISTRY) for run in RUNS}
 LABEL_INFORMED = [run for run in METHODS if REGISTRY[run].uses_labels]
@@ -82,10 +128,13 @@ def spec_of(run):
     return REGISTRY[RUNS[run][0]]
 
 
-def repeats_of(run):
-    """Repeat indices of a run: one for a deterministic method or a grid point."""
+def repeats_of(run, dataset=None):
+    """Repeat indices of a run: one for a deterministic method or a grid point; the
+    scaling experiment has its own number of repeats."""
     if run in SENSITIVITY_RUNS or spec_of(run).deterministic:
         return [0]
+    if dataset in SCALING_DATASETS:
+        return list(range(SCALING["repeats"]))
     return list(range(REPEATS))
 
 
@@ -95,7 +144,7 @@ def run_params(run, dataset):
     params = reg.merged_params(
         REGISTRY[method],
         config["method_params"],
-        DATASETS[dataset]["method_params"],
+        ALL_DATASETS[dataset]["method_params"],
         extra,
     )
     if REGISTRY[method].runner == "precomputed":
@@ -115,13 +164,56 @@ def run_targets(pattern, runs, datasets=None):
         pattern.format(dataset=dataset, method=run, repeat=repeat)
         for dataset in (datasets if datasets is not None else DATASETS)
         for run in runs
-        for repeat in repeats_of(run)
+        for repeat in repeats_of(run, dataset)
     ]
 
 
 def has_snapshots(run, dataset):
     """Whether the run keeps epoch snapshots (and so gets a training curve)."""
     return bool(run_params(run, dataset).get("snapshot_epochs"))
+
+
+def integrate_extra_inputs(wildcards):
+    """Files a run reads besides the preprocessed data: its R script or its embedding, and
+    in the scaling experiment the same run on the next smaller size (`previous`)."""
+    spec = spec_of(wildcards.method)
+    extra = {}
+    if spec.runner == "rscript":
+        extra["script"] = str(Path(workflow.basedir) / spec.script)
+    if spec.runner == "precomputed":
+        extra["embedding"] = run_params(wildcards.method, wildcards.dataset)["file"]
+    smaller = smaller_scaling_dataset(wildcards.dataset)
+    if smaller is not None:
+        extra["previous"] = INTEGRATION.format(
+            dataset=smaller, method=wildcards.method, repeat=wildcards.repeat
+        )
+    return extra
+
+
+def smaller_scaling_dataset(dataset):
+    """The scaling dataset one size below ``dataset`` (None: smallest, or not scaling)."""
+    names = list(SCALING_DATASETS)
+    if dataset not in names or names.index(dataset) == 0:
+        return None
+    return names[names.index(dataset) - 1]
+
+
+def run_budget(wildcards):
+    """The scaling experiment's time and memory budget of a run ({} elsewhere)."""
+    if wildcards.dataset not in SCALING_DATASETS:
+        return {}
+    return {
+        "seconds": SCALING["time_budget_min"] * 60,
+        "mem_mb": SCALING["mem_budget_mb"],
+    }
+
+
+def run_runtime(wildcards, attempt):
+    """Minutes: the method's registry runtime; in the scaling experiment, its budget too."""
+    minutes = spec_of(wildcards.method).runtime * attempt
+    if wildcards.dataset in SCALING_DATASETS:
+        minutes = max(minutes, SCALING["time_budget_min"] + 10)
+    return minutes
 
 
 def alternatives(names):
@@ -137,7 +229,7 @@ def run_env(wildcards):
 
 def raw_inputs(wildcards):
     """Files the raw dataset is built from (none for simulated data)."""
-    source = DATASETS[wildcards.dataset]["source"]
+    source = ALL_DATASETS[wildcards.dataset]["source"]
     if source["type"] == "h5ad":
         return {"h5ad": source["path"]}
     return {}
@@ -147,24 +239,7 @@ def preprocessed(wildcards):
     return PREPROCESSED.format(dataset=wildcards.dataset)
 
 
-def final_outputs():
-    """Every target of `rule all`, in one place."""
-    targets = [
-        *[PREPROCESSED.format(dataset=dataset) for dataset in DATASETS],
-        *run_targets(INTEGRATION, METHODS),
-        f"{RESULTS}/tables/raw_metrics.csv",
-        f"{RESULTS}/tables/scores.csv",
-        f"{RESULTS}/tables/summary.csv",
-        f"{RESULTS}/tables/benchmark.md",
-        f"{RESULTS}/tables/training_curves.csv",
-        *report_outputs(),
-    ]
-    if SENSITIVITY_RUNS:
-        targets += sensitivity_outputs()
-    return targets
-
-
 wildcard_constraints:
-    dataset=alternatives(DATASETS),
+    dataset=alternatives(ALL_DATASETS),
     method=alternatives(RUNS),
     repeat=r"\d+",

@@ -69,7 +69,7 @@ rule raw_data:
         mem_mb=8000,
         runtime=30,
     params:
-        spec=lambda wildcards: DATASETS[wildcards.dataset],
+        spec=lambda wildcards: ALL_DATASETS[wildcards.dataset],
         seed=SEED,
     script:
         "../scripts/prepare_raw.py"

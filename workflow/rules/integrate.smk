@@ -8,16 +8,6 @@ to GPU counts and partitions). The seed of repeat r is seed + r.
 """
 
 
-def integrate_extra_inputs(wildcards):
-    """Files a run reads besides the preprocessed data: its R script or its embedding."""
-    spec = spec_of(wildcards.method)
-    if spec.runner == "rscript":
-        return {"script": str(Path(workflow.basedir) / spec.script)}
-    if spec.runner == "precomputed":
-        return {"embedding": run_params(wildcards.method, wildcards.dataset)["file"]}
-    return {}
-
-
 rule integrate:
     input:
         unpack(integrate_extra_inputs),
@@ -34,7 +24,7 @@ rule integrate:
     resources:
         # a retry (after an out-of-memory or time-limit kill) gets twice as much
         mem_mb=lambda wildcards, attempt: spec_of(wildcards.method).mem_mb * attempt,
-        runtime=lambda wildcards, attempt: spec_of(wildcards.method).runtime * attempt,
+        runtime=run_runtime,
         gpu=lambda wildcards: int(spec_of(wildcards.method).gpu),
     params:
         method=lambda wildcards: RUNS[wildcards.method][0],
@@ -43,5 +33,6 @@ rule integrate:
         method_params=lambda wildcards: run_params(wildcards.method, wildcards.dataset),
         seed=lambda wildcards: SEED + int(wildcards.repeat),
         record_errors=RECORD_ERRORS,
+        budget=run_budget,
     script:
         "../scripts/integrate.py"

@@ -10,19 +10,6 @@ aggregate_curves: results/tables/training_curves.csv.
 """
 
 
-def curve_runs(dataset):
-    """Listed methods that keep epoch snapshots on ``dataset``."""
-    return [run for run in METHODS if has_snapshots(run, dataset)]
-
-
-def curve_files():
-    return [
-        path
-        for dataset in DATASETS
-        for path in run_targets(CURVE, curve_runs(dataset), [dataset])
-    ]
-
-
 rule compute_metrics:
     input:
         integration=INTEGRATION,

@@ -17,8 +17,12 @@ rule preprocess:
         mem_mb=8000,
         runtime=30,
     params:
-        n_hvg=lambda wildcards: DATASETS[wildcards.dataset]["n_hvg"],
-        min_cells=lambda wildcards: DATASETS[wildcards.dataset]["min_cells_per_gene"],
-        integer_counts=lambda wildcards: DATASETS[wildcards.dataset]["integer_counts"],
+        n_hvg=lambda wildcards: ALL_DATASETS[wildcards.dataset]["n_hvg"],
+        min_cells=lambda wildcards: ALL_DATASETS[wildcards.dataset][
+            "min_cells_per_gene"
+        ],
+        integer_counts=lambda wildcards: ALL_DATASETS[wildcards.dataset][
+            "integer_counts"
+        ],
     script:
         "../scripts/preprocess.py"

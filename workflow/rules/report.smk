@@ -11,9 +11,6 @@ Figures: results/figures/*.{png,pdf}; the PNGs go into `snakemake --report`, cap
 report: "../report/workflow.rst"
 
 
-include: "report_helpers.smk"
-
-
 # ---- tables -----------------------------------------------------------------------------
 
 
@@ -175,7 +172,9 @@ rule plot_training_curves:
     input:
         f"{RESULTS}/tables/training_curves.csv",
     output:
-        report_png("training_curves", "3. Training", labels={"figure": "training curves"}),
+        report_png(
+            "training_curves", "3. Training", labels={"figure": "training curves"}
+        ),
     log:
         f"{RESULTS}/logs/report/plot_training_curves.log",
     benchmark:
@@ -196,7 +195,9 @@ rule plot_seed_refinement:
     input:
         f"{RESULTS}/tables/seed_refinement.csv",
     output:
-        report_png("seed_refinement", "3. Training", labels={"figure": "seed refinement"}),
+        report_png(
+            "seed_refinement", "3. Training", labels={"figure": "seed refinement"}
+        ),
     log:
         f"{RESULTS}/logs/report/plot_seed_refinement.log",
     benchmark:
@@ -231,25 +232,3 @@ rule plot_runtime:
         labels=METHOD_LABELS,
     script:
         "../scripts/plot_runtime.py"
-
-
-def report_outputs():
-    """Every table page and figure of the report (rule all, via final_outputs)."""
-    return [
-        *figure("f1_bars"),
-        *figure("batch_vs_bio"),
-        *figure("runtime_memory"),
-        *figure("training_curves"),
-        *figure("seed_refinement"),
-        *[path for dataset in DATASETS for path in figure(f"umap/{dataset}")],
-        *[
-            path
-            for dataset in DATASETS
-            for method in curve_runs(dataset)
-            for path in figure(f"umap_epochs/{dataset}/{method}")
-        ],
-        *expand(
-            f"{RESULTS}/report/tables/{{table}}.html",
-            table=[t for t in REPORT_TABLES if t != "sensitivity"],
-        ),
-    ]

@@ -17,7 +17,10 @@ REPORT_TABLES = {
     "seed_refinement": "Seeds before and after refinement (CLAIRE)",
     "runtime": "Runtime and peak memory of the integration step",
     "sensitivity": "CLAIRE hyper-parameter sensitivity grid",
+    "scaling": "Time and memory against the number of cells (scaling experiment)",
 }
+# Tables of optional experiments, shown only when they run.
+OPTIONAL_TABLES = ("sensitivity", "scaling")
 
 
 def figure(name):

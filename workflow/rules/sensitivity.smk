@@ -6,10 +6,6 @@ aggregate_sensitivity gathers the metrics records into results/tables/sensitivit
 """
 
 
-def sensitivity_records():
-    return run_targets(METRICS_RECORD, SENSITIVITY_RUNS, SENSITIVITY_DATASETS)
-
-
 rule aggregate_sensitivity:
     input:
         records=sensitivity_records(),
@@ -44,7 +40,3 @@ rule plot_sensitivity:
         **report_resources(),
     script:
         "../scripts/plot_sensitivity.py"
-
-
-def sensitivity_outputs():
-    return [*figure("sensitivity"), f"{RESULTS}/report/tables/sensitivity.html"]

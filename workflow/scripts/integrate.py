@@ -1,13 +1,14 @@
 """Snakemake adapter: run one method (any runner) on one preprocessed dataset, one repeat."""
 
-from claire.bench.io import write_h5ad_atomic
 from claire.bench.logs import run_logged
+from claire.bench.methods.budget import Budget
 from claire.bench.methods.runners import integrate_file
 
 
 def main() -> None:
-    result = integrate_file(
+    integrate_file(
         snakemake.input.data,
+        snakemake.output[0],
         runner=snakemake.params.runner,
         method=snakemake.wildcards.method,
         module=snakemake.params.module,
@@ -17,8 +18,9 @@ def main() -> None:
         repeat=int(snakemake.wildcards.repeat),
         threads=snakemake.threads,
         record_errors=snakemake.params.record_errors,
+        budget=Budget(**snakemake.params.budget),
+        previous=snakemake.input.get("previous"),
     )
-    write_h5ad_atomic(result, snakemake.output[0])
 
 
 run_logged(main, snakemake.log[0])

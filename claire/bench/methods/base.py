@@ -20,6 +20,7 @@ import importlib
 import importlib.util
 import inspect
 import logging
+import sys
 import time
 import traceback
 from collections.abc import Callable, Mapping
@@ -82,6 +83,14 @@ def checked_output(output: Any, n_cells: int, method: str) -> AdapterResult:
     return AdapterResult(embedding, snapshots, dict(output.uns))
 
 
+def used_device() -> str:
+    """ "cuda" when this process computed on a GPU (PyTorch's allocator was used), else "cpu"."""
+    torch = sys.modules.get("torch")
+    if torch is not None and torch.cuda.is_available() and torch.cuda.max_memory_allocated() > 0:
+        return "cuda"
+    return "cpu"
+
+
 def run_method(
     adata: ad.AnnData,
     method: str,
@@ -127,4 +136,6 @@ def run_method(
         f" and {len(output.snapshots)} snapshots" if output.snapshots else "",
         seconds,
     )
-    return result_adata(adata, output, method, params, seed, seconds, repeat=repeat)
+    return result_adata(
+        adata, output, method, params, seed, seconds, repeat=repeat, device=used_device()
+    )

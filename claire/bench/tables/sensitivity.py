@@ -15,18 +15,15 @@ from typing import Any
 import pandas as pd
 
 from claire.bench.contract import STATUS_OK
-from claire.bench.registry import CURVE_METRICS, RUN_SEPARATOR
+from claire.bench.registry import (
+    CURVE_METRICS,
+    RUN_SEPARATOR,
+    SENSITIVITY_PARAMS,
+    parse_value,
+)
 
-SENSITIVITY_PARAMS = ("alpha", "knn", "eta")
-INTEGER_PARAMS = ("knn",)
+__all__ = ["SENSITIVITY_PARAMS", "parse_run", "parse_value", "sensitivity_table"]
 SENSITIVITY_COLUMNS = ("dataset", "param", "value", "status", "error", *CURVE_METRICS)
-
-
-def parse_value(param: str, text: str) -> int | float:
-    """Grid value of ``param`` from its text in a run name (knn is an integer)."""
-    if param not in SENSITIVITY_PARAMS:
-        raise ValueError(f"unknown sensitivity parameter {param!r}; use {SENSITIVITY_PARAMS}")
-    return int(text) if param in INTEGER_PARAMS else float(text)
 
 
 def parse_run(method: str) -> tuple[str, str, int | float]:

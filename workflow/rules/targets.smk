@@ -1,0 +1,74 @@
+"""Which files each stage makes (the targets of `rule all` and of the report, sensitivity
+and scaling rules), in one place."""
+
+SCALING_TABLE = f"{RESULTS}/tables/scaling.csv"
+
+
+def curve_runs(dataset):
+    """Listed methods that keep epoch snapshots on ``dataset``."""
+    return [run for run in METHODS if has_snapshots(run, dataset)]
+
+
+def curve_files():
+    return [
+        path
+        for dataset in DATASETS
+        for path in run_targets(CURVE, curve_runs(dataset), [dataset])
+    ]
+
+
+def sensitivity_records():
+    return run_targets(METRICS_RECORD, SENSITIVITY_RUNS, SENSITIVITY_DATASETS)
+
+
+def sensitivity_outputs():
+    return [*figure("sensitivity"), f"{RESULTS}/report/tables/sensitivity.html"]
+
+
+def scaling_results():
+    return run_targets(INTEGRATION, SCALING_METHODS, list(SCALING_DATASETS))
+
+
+def scaling_outputs():
+    return [SCALING_TABLE, *figure("scaling"), f"{RESULTS}/report/tables/scaling.html"]
+
+
+def report_outputs():
+    """Every table page and figure of the report (rule all, via final_outputs)."""
+    return [
+        *figure("f1_bars"),
+        *figure("batch_vs_bio"),
+        *figure("runtime_memory"),
+        *figure("training_curves"),
+        *figure("seed_refinement"),
+        *[path for dataset in DATASETS for path in figure(f"umap/{dataset}")],
+        *[
+            path
+            for dataset in DATASETS
+            for method in curve_runs(dataset)
+            for path in figure(f"umap_epochs/{dataset}/{method}")
+        ],
+        *expand(
+            f"{RESULTS}/report/tables/{{table}}.html",
+            table=[t for t in REPORT_TABLES if t not in OPTIONAL_TABLES],
+        ),
+    ]
+
+
+def final_outputs():
+    """Every target of `rule all`, in one place."""
+    targets = [
+        *[PREPROCESSED.format(dataset=dataset) for dataset in DATASETS],
+        *run_targets(INTEGRATION, METHODS),
+        f"{RESULTS}/tables/raw_metrics.csv",
+        f"{RESULTS}/tables/scores.csv",
+        f"{RESULTS}/tables/summary.csv",
+        f"{RESULTS}/tables/benchmark.md",
+        f"{RESULTS}/tables/training_curves.csv",
+        *report_outputs(),
+    ]
+    if SENSITIVITY_RUNS:
+        targets += sensitivity_outputs()
+    if SCALING["enabled"]:
+        targets += scaling_outputs()
+    return targets
