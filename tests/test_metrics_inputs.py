@@ -93,6 +93,7 @@ def test_failed_method_gives_a_failed_record_without_values(data, tmp_path):
     assert record == {
         "dataset": "ds",
         "method": "broken",
+        "repeat": 0,
         "status": "failed",
         "error": "RuntimeError: out of memory",
         "n_cells": 300,
@@ -128,6 +129,19 @@ def test_training_curve_scores_every_snapshot_in_epoch_order(data):
     )
     assert curve["nmi"].iloc[0] < 0.2 < curve["nmi"].iloc[1]
     assert curve["kbet"].iloc[0] > curve["kbet"].iloc[1]  # noise mixes batches perfectly
+
+
+def test_training_curve_reuses_the_final_record_for_the_last_snapshot(data):
+    result = result_adata(data, data.obsm["X_emb"], "claire", {}, 0, 1.0)
+    result.obsm["X_emb_epoch_30"] = data.obsm["X_emb"].copy()  # the final embedding
+    result.obsm["X_emb_epoch_1"] = data.obsm["X_emb"][:, ::-1].copy()
+    final = {"status": "ok", "basw": 0.11, "kbet": 0.22, "ari": 0.33, "nmi": 0.44}
+    curve = training_curve(result, FAST, final).set_index("epoch")
+    assert curve.loc[30].tolist() == [0.11, 0.22, 0.33, 0.44]  # taken, not recomputed
+    direct = compute_all(result, settings=FAST, embedding_key="X_emb_epoch_1")
+    assert curve.loc[1, "nmi"] == pytest.approx(direct["nmi"])
+    failed = training_curve(result, FAST, {"status": "failed"}).set_index("epoch")
+    assert failed.loc[30, "nmi"] == pytest.approx(compute_all(result, settings=FAST)["nmi"])
 
 
 def test_unintegrated_matrix_follows_the_result_cell_order(data):

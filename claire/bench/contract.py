@@ -214,7 +214,7 @@ def validate_embedding(embedding: Any, n_cells: int, method: str = "method") -> 
 
 def result_adata(
     adata: ad.AnnData,
-    output: AdapterResult | None,
+    output: AdapterResult | np.ndarray | None,
     method: str,
     params: Mapping[str, Any],
     seed: int,
@@ -226,10 +226,12 @@ def result_adata(
 ) -> ad.AnnData:
     """Build the integration result file's AnnData from a (validated) adapter output.
 
-    ``output`` None (with ``error``) gives a result without embedding (``n x 0``) whose
-    status is ``status`` (default "failed").
+    ``output`` is an AdapterResult or a bare embedding; None (with ``error``) gives a
+    result without embedding (``n x 0``) whose status is ``status`` (default "failed").
     """
     obs = adata.obs[[BATCH, LABEL]].copy()
+    if output is not None and not isinstance(output, AdapterResult):
+        output = AdapterResult(output)
     embedding = output.embedding if output is not None else np.zeros((adata.n_obs, 0), np.float32)
     result = ad.AnnData(obs=obs, obsm={EMBEDDING_KEY: embedding})
     if output is not None:

@@ -36,7 +36,9 @@ rule compute_metrics:
 
 rule training_curve:
     input:
-        INTEGRATION,
+        integration=INTEGRATION,
+        # the final embedding's metrics, reused for the snapshot of the last epoch
+        record=METRICS_RECORD,
     output:
         CURVE,
     log:

@@ -1,5 +1,8 @@
 """Snakemake adapter: metrics of every embedding snapshot -> {dataset}/{method}/rep{r}.curve.csv."""
 
+import json
+from pathlib import Path
+
 import anndata as ad
 
 from claire.bench.io import write_text_atomic
@@ -12,7 +15,8 @@ def main() -> None:
     settings = MetricSettings.from_config(
         snakemake.params.metrics, seed=snakemake.params.seed, n_jobs=snakemake.threads
     )
-    curve = training_curve(ad.read_h5ad(snakemake.input[0]), settings)
+    final = json.loads(Path(snakemake.input.record).read_text())
+    curve = training_curve(ad.read_h5ad(snakemake.input.integration), settings, final)
     write_text_atomic(curve.to_csv(index=False), snakemake.output[0])
 
 

@@ -14,6 +14,7 @@ import logging
 import math
 import os
 import time
+from collections.abc import Mapping
 from typing import Any
 
 import anndata as ad
@@ -21,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from claire.bench.contract import (
+    EMBEDDING_KEY,
     STATUS_FAILED,
     STATUS_OK,
     InputError,
@@ -72,16 +74,26 @@ def metrics_record(
     return record
 
 
-def training_curve(result: ad.AnnData, settings: MetricSettings) -> pd.DataFrame:
-    """bASW, kBET, ARI and NMI of every snapshot (columns epoch, basw, kbet, ari, nmi).
+def training_curve(
+    result: ad.AnnData, settings: MetricSettings, final: Mapping[str, Any] | None = None
+) -> pd.DataFrame:
+    """The curve metrics of every snapshot (columns epoch, then the registry's curve metrics).
 
-    Empty (header only) for a failed run or a file without snapshots.
+    ``final`` is the run's metrics record: a snapshot identical to the final embedding (the
+    last epoch) takes its values from there instead of being scored again. Empty (header
+    only) for a failed run or a file without snapshots.
     """
     core = dataclasses.replace(settings, extended=False)
     rows = []
     epochs = [] if is_failed(result) else snapshot_epochs(result)
+    reusable = final is not None and final.get("status") == STATUS_OK
     for epoch in epochs:
-        values = compute_all(result, settings=core, embedding_key=snapshot_key(epoch))
+        snapshot = result.obsm[snapshot_key(epoch)]
+        if reusable and np.array_equal(snapshot, result.obsm[EMBEDDING_KEY]):
+            values = {m: final[m] for m in CURVE_METRICS}
+            log.info("epoch %d: the final embedding, metrics taken from its record", epoch)
+        else:
+            values = compute_all(result, settings=core, embedding_key=snapshot_key(epoch))
         rows.append({"epoch": epoch, **{m: values[m] for m in CURVE_METRICS}})
         log.info("epoch %d: %s", epoch, {m: round(values[m], 4) for m in CURVE_METRICS})
     if not epochs:
