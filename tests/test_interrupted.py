@@ -20,7 +20,7 @@ from conftest import ROOT, integration_path, run_snakemake, tiny_dataset
 
 pytestmark = pytest.mark.slow
 
-CLAIRE = {"epochs": 60, "refine_epoch": 2, "batch_size": 64, "snapshot_epochs": [0, 60]}
+CLAIRE = {"epochs": 30, "refine_epoch": 2, "batch_size": 64, "snapshot_epochs": [0, 30]}
 CONFIG = {
     "seed": 4,
     "metrics": {"resolutions": [0.5, 1.0], "threads": 1},

@@ -9,6 +9,13 @@ def curve_runs(dataset):
     return [run for run in METHODS if has_snapshots(run, dataset)]
 
 
+def umap_epoch_runs(dataset):
+    """Methods whose snapshots get a UMAP per epoch (report.umap_epoch_methods; null: all)."""
+    chosen = REPORT["umap_epoch_methods"]
+    runs = curve_runs(dataset)
+    return runs if chosen is None else [run for run in runs if run in chosen]
+
+
 def curve_files():
     return [
         path
@@ -45,7 +52,7 @@ def report_outputs():
         *[
             path
             for dataset in DATASETS
-            for method in curve_runs(dataset)
+            for method in umap_epoch_runs(dataset)
             for path in figure(f"umap_epochs/{dataset}/{method}")
         ],
         *expand(
