@@ -86,7 +86,22 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--label-key", help="obs column with cell types (seed statistics only)")
     parser.add_argument("--layer", help="layer with log-normalised expression instead of X")
     parser.add_argument("--params", help="JSON object or .json/.yaml file of ClaireParams")
+    parser.add_argument(
+        "--preset",
+        choices=["default", "paper", "reference"],
+        help="starting parameters: default, paper (epochs exactly as the paper) or reference "
+        "(the authors' code)",
+    )
     parser.add_argument("--epochs", type=int)
+    parser.add_argument(
+        "--min-steps", type=int, help="minimum optimiser steps (raises epochs on small data)"
+    )
+    parser.add_argument(
+        "--early-stop",
+        action="store_true",
+        default=None,
+        help="stop when the loss plateaus (the paper's rule; --epochs is the cap)",
+    )
     parser.add_argument("--refine-epoch", type=int, help="epoch of the seed refinement")
     parser.add_argument(
         "--variant",
@@ -107,7 +122,10 @@ def params_from_args(args: argparse.Namespace) -> dict[str, Any]:
     """Merge ``--params`` with the dedicated flags (flags win)."""
     params = _load_params(args.params)
     flags = {
+        "preset": args.preset,
         "epochs": args.epochs,
+        "min_steps": args.min_steps,
+        "early_stop": args.early_stop,
         "refine_epoch": args.refine_epoch,
         "snapshot_epochs": args.snapshot_epochs,
         "temperature": args.temperature,

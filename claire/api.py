@@ -37,13 +37,16 @@ def _obs_column(adata: ad.AnnData, key: str, role: str) -> np.ndarray:
 class Claire:
     """CLAIRE model: ``Claire(**params).fit(adata, batch_key)`` then ``transform``.
 
-    ``params`` are the fields of :class:`claire.params.ClaireParams` (paper defaults).
-    After fitting, ``embedding_`` holds the training cells' embedding, ``snapshots_`` the
-    embeddings at ``snapshot_epochs``, and ``summary()`` the run's statistics.
+    ``params`` are the fields of :class:`claire.params.ClaireParams` (paper defaults);
+    ``preset`` (``"default"``, ``"paper"`` or ``"reference"``, see claire.params) is the
+    starting point they override. After fitting, ``embedding_`` holds the training cells'
+    embedding, ``snapshots_`` the embeddings at the snapshot epochs (keys: epochs of the
+    run, see claire.schedule), and ``summary()`` the run's statistics.
     """
 
-    def __init__(self, **params: Any) -> None:
-        self.params = ClaireParams.from_dict(params)
+    def __init__(self, preset: str | None = None, **params: Any) -> None:
+        self.preset = preset or "default"
+        self.params = ClaireParams.from_dict({**params, "preset": self.preset})
         self.result_: TrainResult | None = None
         self.var_names_: np.ndarray | None = None
 
@@ -93,13 +96,18 @@ class Claire:
         return self.fit(adata, batch_key, label_key, layer, progress).embedding_
 
     def summary(self) -> dict[str, Any]:
-        """Run statistics for ``uns["claire"]``: seeds, refinement, snapshots, device, loss."""
+        """Run statistics for ``uns["claire"]``: seeds, refinement, snapshots, the epoch plan
+        (``schedule``), the last epoch trained (``stopped_epoch``), device, loss."""
         result = self._fitted()
         return {
+            "preset": self.preset,
             "params": self.params.as_dict(),
             "n_seeds": result.n_seeds,
             "refinement": result.refinement,
             "snapshot_epochs": sorted(result.snapshots),
+            "schedule": result.schedule,
+            "stopped_epoch": result.stopped_epoch,
+            "early_stopped": result.early_stopped,
             "device": result.device,
             "torch_version": str(torch.__version__),
             "history": {
@@ -120,7 +128,7 @@ def integrate(
     progress: bool = True,
     **params: Any,
 ) -> ad.AnnData | None:
-    """Integrate ``adata`` with CLAIRE, scanpy style.
+    """Integrate ``adata`` with CLAIRE, scanpy style (``params``: see :class:`Claire`).
 
     Writes ``obsm[key_added]`` (cells x 128, L2-normalised), one
     ``obsm[f"{key_added}_epoch_{e}"]`` per snapshot epoch and ``uns["claire"]``.

@@ -12,6 +12,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+QUEUE_INITS = ("random", "zeros")  # random unit vectors (ours) or zeros (reference code)
+
 
 class Dropout(nn.Module):
     """Inverted dropout whose keep mask comes from ``rand >= p``: the same distribution as
@@ -96,11 +98,22 @@ def symmetric_info_nce(
     )
 
 
+def initial_queue(
+    size: int, dim: int, init: str = "random", generator: torch.Generator | None = None
+) -> torch.Tensor:
+    """The queue before training: random unit vectors (``"random"``) or zeros."""
+    device = generator.device if generator is not None else torch.device("cpu")
+    if init == "zeros":
+        return torch.zeros(size, dim, device=device)
+    return F.normalize(torch.randn(size, dim, generator=generator, device=device), dim=1)
+
+
 class MoCo(nn.Module):
     """Online encoder, momentum encoder and queue of negative keys.
 
-    The queue starts as random unit vectors drawn from ``generator`` (the reference
-    starts it at zeros, which makes the first negatives meaningless).
+    With ``queue_init="random"`` the queue starts as random unit vectors drawn from
+    ``generator``; ``"zeros"`` starts it at zeros as the reference code does (every
+    negative logit is then 0 until the queue has been filled once).
     """
 
     def __init__(
@@ -113,6 +126,7 @@ class MoCo(nn.Module):
         temperature: float = 0.1,
         dropout: float = 0.3,
         relu_before_norm: bool = False,
+        queue_init: str = "random",
         generator: torch.Generator | None = None,
     ) -> None:
         super().__init__()
@@ -122,6 +136,8 @@ class MoCo(nn.Module):
             raise ValueError(f"temperature must be positive, got {temperature}")
         if queue_size < 1:
             raise ValueError(f"queue_size must be positive, got {queue_size}")
+        if queue_init not in QUEUE_INITS:
+            raise ValueError(f"queue_init must be one of {QUEUE_INITS}, got {queue_init!r}")
         self.n_genes = n_genes
         self.momentum = momentum
         self.temperature = temperature
@@ -129,9 +145,7 @@ class MoCo(nn.Module):
         self.encoder_k = copy.deepcopy(self.encoder_q)
         for param in self.encoder_k.parameters():
             param.requires_grad_(False)
-        device = generator.device if generator is not None else torch.device("cpu")
-        queue = torch.randn(queue_size, latent_dim, generator=generator, device=device)
-        self.register_buffer("queue", F.normalize(queue, dim=1))
+        self.register_buffer("queue", initial_queue(queue_size, latent_dim, queue_init, generator))
         self.register_buffer("queue_ptr", torch.zeros((), dtype=torch.long))
 
     @torch.no_grad()

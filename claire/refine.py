@@ -2,9 +2,10 @@
 
 The cosine similarity of each seed pair in the stage-1 embedding is modelled by a
 one-dimensional two-component Gaussian mixture; seeds whose posterior probability of
-the HIGHER-MEAN component is at least ``eta`` are kept. (The reference code keeps the
-majority component instead, which discards the true seeds whenever they are the
-minority.) Labels, when given, are only used to report the share of true seeds.
+the HIGHER-MEAN component is at least ``eta`` are kept. The reference code keeps the
+component to which most seeds are assigned instead (``component="majority"``), which
+discards the true seeds whenever they are the minority. Labels, when given, are only
+used to report the share of true seeds.
 """
 
 from __future__ import annotations
@@ -48,17 +49,31 @@ def seed_similarity(embedding: np.ndarray, seeds: np.ndarray) -> np.ndarray:
     return np.einsum("ij,ij->i", emb[a], emb[b]) / (norms[a] * norms[b])
 
 
-def true_component_posterior(similarity: np.ndarray, seed: int = 0) -> np.ndarray:
-    """Posterior of the higher-mean component of a 2-component 1-D GMM (eq. 4-5).
+COMPONENTS = ("higher_mean", "majority")
 
-    Fewer than two seeds, or similarities without spread, give posterior 1 everywhere.
+
+def true_component_posterior(
+    similarity: np.ndarray, seed: int = 0, component: str = "higher_mean"
+) -> np.ndarray:
+    """Posterior of the "true seed" component of a 2-component 1-D GMM (eq. 4-5).
+
+    ``component`` is ``"higher_mean"`` (the component of higher mean similarity) or
+    ``"majority"`` (the one most seeds are assigned to, as the reference code does; a tie
+    goes to the first component). Fewer than two seeds, or similarities without spread,
+    give posterior 1 everywhere.
     """
+    if component not in COMPONENTS:
+        raise ValueError(f"component must be one of {COMPONENTS}, got {component!r}")
     sim = np.asarray(similarity, dtype=np.float64).reshape(-1, 1)
     if sim.shape[0] < 2 or np.ptp(sim) < 1e-9:
         return np.ones(sim.shape[0])
     gmm = GaussianMixture(n_components=2, random_state=seed).fit(sim)
-    higher = int(np.argmax(gmm.means_.ravel()))
-    return gmm.predict_proba(sim)[:, higher]
+    posterior = gmm.predict_proba(sim)
+    if component == "higher_mean":
+        chosen = int(np.argmax(gmm.means_.ravel()))
+    else:
+        chosen = int(np.argmax(np.bincount(posterior.argmax(axis=1), minlength=2)))
+    return posterior[:, chosen]
 
 
 def true_seed_fraction(seeds: np.ndarray, labels: np.ndarray | None) -> float | None:
@@ -100,8 +115,9 @@ def refine_seeds(
     seed: int = 0,
     labels: np.ndarray | None = None,
     epoch: int = 0,
+    component: str = "higher_mean",
 ) -> tuple[np.ndarray, RefinementStats]:
-    """Keep the seeds that the GMM assigns to the high-similarity component.
+    """Keep the seeds whose posterior of the GMM's "true" ``component`` is >= ``eta``.
 
     Returns the retained seeds and the statistics. If no seed reaches ``eta`` all are
     kept (with a warning) so that training can continue.
@@ -109,7 +125,8 @@ def refine_seeds(
     if not 0.0 <= eta <= 1.0:
         raise ValueError(f"eta must lie in [0, 1], got {eta}")
     seeds = np.asarray(seeds, dtype=np.int64).reshape(-1, 2)
-    posterior = true_component_posterior(seed_similarity(embedding, seeds), seed=seed)
+    similarity = seed_similarity(embedding, seeds)
+    posterior = true_component_posterior(similarity, seed=seed, component=component)
     keep = posterior >= eta
     if len(seeds) and not keep.any():
         log.warning("refinement: no seed reaches eta=%.2f; keeping all %d", eta, len(seeds))

@@ -1,8 +1,10 @@
 """CLAIRE's two-stage training loop (paper 2.1-2.5).
 
-Stage 1 trains on all seeds; at ``refine_epoch`` the seeds are filtered on the stage-1
-embedding (claire.refine) and stage 2 continues on the retained ones. Training is
-seeded: on CPU the same seed gives a bit-identical embedding.
+Stage 1 trains on all seeds; at the refinement epoch the seeds are filtered on the
+stage-1 embedding (claire.refine) and stage 2 continues on the retained ones. How many
+epochs run, and when the refinement happens, is planned by claire.schedule (a floor on
+optimiser steps for small data, the paper's stopping rule). Training is seeded: on CPU
+the same seed gives a bit-identical embedding.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from claire.model import MoCo
 from claire.pairs import build_pairs
 from claire.params import ClaireParams
 from claire.refine import RefinementStats, refine_seeds, true_seed_fraction
+from claire.schedule import PlateauRule, Schedule, plan
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +47,9 @@ class TrainResult:
     timings: dict = field(default_factory=dict)
     initial_seeds: np.ndarray | None = None  # n x 2 cell indices before refinement
     final_seeds: np.ndarray | None = None  # the seeds of the last epoch (after refinement)
+    schedule: dict = field(default_factory=dict)  # claire.schedule.Schedule.as_dict()
+    stopped_epoch: int = 0  # the last epoch trained
+    early_stopped: bool = False  # whether the stopping rule ended training
 
     def embed(self, x: np.ndarray | sp.spmatrix, device: str | None = None) -> np.ndarray:
         """Online-encoder embedding (cells x latent, float32) of log-normalised ``x``.
@@ -155,6 +161,74 @@ def train_claire(
     return result
 
 
+def _build(
+    n_genes: int, seeds: np.ndarray, knn: np.ndarray, params: ClaireParams, device: torch.device
+) -> tuple[MoCo, torch.optim.Optimizer, PositivePairSampler]:
+    """The network, its optimiser and the positive-pair sampler of a fresh run."""
+    model = MoCo(
+        n_genes,
+        latent_dim=params.latent_dim,
+        queue_size=params.queue_size,
+        momentum=params.momentum,
+        temperature=params.temperature,
+        dropout=params.dropout,
+        relu_before_norm=params.relu_before_norm,
+        queue_init=params.queue_init,
+        generator=torch.Generator().manual_seed(params.seed),
+    ).to(device)
+    optimizer = torch.optim.Adam(
+        model.encoder_q.parameters(), lr=params.lr, weight_decay=params.weight_decay
+    )
+    sampler = PositivePairSampler(seeds, knn, params.alpha, params.construction, device)
+    return model, optimizer, sampler
+
+
+def _train_epoch(
+    model: MoCo,
+    optimizer: torch.optim.Optimizer,
+    sampler: PositivePairSampler,
+    data: DeviceCSR,
+    batch_size: int,
+    generator: torch.Generator,
+) -> tuple[float, int, int]:
+    """One pass over the anchors: (mean loss, optimiser steps, anchors seen)."""
+    model.train()
+    loss_sum = torch.zeros((), device=data.device)
+    n_steps = cells = 0
+    for anchors in sampler.epoch(batch_size, generator):
+        view1, view2 = sampler.views(data, anchors, generator)
+        loss = model(view1, view2)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        loss_sum += loss.detach()
+        n_steps += 1
+        cells += anchors.shape[0]
+    return float(loss_sum) / max(n_steps, 1), n_steps, cells
+
+
+def _log_schedule(params: ClaireParams, schedule: Schedule) -> None:
+    if schedule.epochs > params.epochs:
+        log.info(
+            "%d steps per epoch: %d epochs instead of %d to reach min_steps=%d "
+            "(schedules stretched x%.2f; refinement after epoch %s)",
+            schedule.steps_per_epoch,
+            schedule.epochs,
+            params.epochs,
+            params.min_steps,
+            schedule.stretch,
+            schedule.refine_epoch,
+        )
+    if params.refinement_epoch is not None and schedule.refine_epoch is None:
+        log.warning(
+            "the refinement (refine_epoch=%d, refine_steps=%d) would come after the last "
+            "epoch %d: no refinement",
+            params.refinement_epoch,
+            params.refine_steps,
+            schedule.epochs,
+        )
+
+
 def _fit(
     x: object,
     seeds: np.ndarray,
@@ -164,37 +238,31 @@ def _fit(
     labels: np.ndarray | None,
     progress: bool,
 ) -> TrainResult:
-    model = MoCo(
-        x.shape[1],
-        latent_dim=params.latent_dim,
-        queue_size=params.queue_size,
-        momentum=params.momentum,
-        temperature=params.temperature,
-        dropout=params.dropout,
-        relu_before_norm=params.relu_before_norm,
-        generator=torch.Generator().manual_seed(params.seed),
-    ).to(device)
-    optimizer = torch.optim.Adam(
-        model.encoder_q.parameters(), lr=params.lr, weight_decay=params.weight_decay
-    )
+    model, optimizer, sampler = _build(x.shape[1], seeds, knn, params, device)
     generator = torch.Generator(device=device).manual_seed(params.seed)
     data = DeviceCSR(x, device)
-    sampler = PositivePairSampler(seeds, knn, params.alpha, params.construction, device)
+    schedule = plan(params, sampler.n_steps(params.batch_size))
+    _log_schedule(params, schedule)
+    stopper = PlateauRule(
+        window=schedule.window,
+        tol=params.early_stop_tol,
+        start=schedule.refine_epoch or 0,
+        scale=schedule.stretch,
+        min_epoch=schedule.min_stop_epoch,
+    )
     n_seeds = len(seeds)
     initial_seeds = np.asarray(seeds, dtype=np.int64).reshape(-1, 2)
     true_frac = true_seed_fraction(seeds, labels)
     refinement = RefinementStats(None, n_seeds, n_seeds, true_frac, true_frac)
-    refine_at = params.refinement_epoch
-    if refine_at is not None and refine_at >= params.epochs:
-        log.warning("refine_epoch=%d >= epochs=%d: no refinement", refine_at, params.epochs)
+    wanted = set(schedule.snapshot_epochs.values())
     snapshots: dict[int, np.ndarray] = {}
-    if 0 in params.snapshot_epochs:
+    if 0 in wanted:
         snapshots[0] = embed_all(model, data)
     history: list[dict] = []
-    train_seconds, cells_seen = 0.0, 0
-    bar = tqdm(range(params.epochs), desc="CLAIRE", unit="epoch", disable=not progress)
+    train_seconds, cells_seen, stopped_early = 0.0, 0, False
+    bar = tqdm(range(schedule.epochs), desc="CLAIRE", unit="epoch", disable=not progress)
     for epoch in bar:
-        if epoch == refine_at:
+        if epoch == schedule.refine_epoch:
             seeds, refinement = refine_seeds(
                 embed_all(model, data),
                 seeds,
@@ -202,48 +270,46 @@ def _fit(
                 seed=params.seed,
                 labels=labels,
                 epoch=epoch,
+                component=params.gmm_component,
             )
             sampler.set_seeds(seeds)
-        lr = params.lr * params.lr_gamma ** sum(epoch >= m for m in params.lr_milestones)
+        lr = params.lr * params.lr_gamma ** sum(epoch >= m for m in schedule.lr_milestones)
         for group in optimizer.param_groups:
             group["lr"] = lr
         tick = time.perf_counter()
-        model.train()
-        loss_sum = torch.zeros((), device=device)
-        n_steps = 0
-        for anchors in sampler.epoch(params.batch_size, generator):
-            view1, view2 = sampler.views(data, anchors, generator)
-            loss = model(view1, view2)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            loss_sum += loss.detach()
-            n_steps += 1
-            cells_seen += anchors.shape[0]
-        mean_loss = float(loss_sum) / max(n_steps, 1)
+        mean_loss, n_steps, cells = _train_epoch(
+            model, optimizer, sampler, data, params.batch_size, generator
+        )
         seconds = time.perf_counter() - tick
         train_seconds += seconds
+        cells_seen += cells
         history.append(
             {"epoch": epoch + 1, "loss": mean_loss, "lr": lr, "steps": n_steps, "seconds": seconds}
         )
         log.info(
             "epoch %d/%d loss %.4f lr %.1e steps %d %.2fs",
             epoch + 1,
-            params.epochs,
+            schedule.epochs,
             mean_loss,
             lr,
             n_steps,
             seconds,
         )
         bar.set_postfix(loss=f"{mean_loss:.4f}")
-        if epoch + 1 in params.snapshot_epochs:
+        if epoch + 1 in wanted:
             snapshots[epoch + 1] = embed_all(model, data)
+        if params.early_stop and stopper.update(mean_loss):
+            stopped_early = True
+            log.info("loss plateaued: stopping after epoch %d", epoch + 1)
+            break
     embedding = embed_all(model, data)
+    for epoch in wanted - set(snapshots):  # epochs after an early stop: the final model
+        snapshots[epoch] = embedding
     model.eval()
     return TrainResult(
         model=model,
         embedding=embedding,
-        snapshots=snapshots,
+        snapshots=dict(sorted(snapshots.items())),
         history=history,
         refinement=refinement.as_dict(),
         n_seeds=n_seeds,
@@ -254,4 +320,7 @@ def _fit(
         },
         initial_seeds=initial_seeds,
         final_seeds=np.asarray(seeds, dtype=np.int64).reshape(-1, 2),
+        schedule=schedule.as_dict(),
+        stopped_epoch=len(history),
+        early_stopped=stopped_early,
     )

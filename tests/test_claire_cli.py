@@ -46,6 +46,8 @@ def test_cli_trains_on_real_data_and_writes_embedding(cellbench_h5ad, tmp_path):
         "cell_type",
         "--params",
         params,
+        "--preset",
+        "paper",
         "--epochs",
         "4",
         "--snapshot-epochs",
@@ -70,6 +72,8 @@ def test_cli_trains_on_real_data_and_writes_embedding(cellbench_h5ad, tmp_path):
     assert info["device"] == "cpu"
     assert info["params"]["temperature"] == pytest.approx(0.07)
     assert info["params"]["epochs"] == 4
+    assert info["preset"] == "paper" and info["params"]["min_steps"] == 0
+    assert info["stopped_epoch"] == 4 and info["schedule"]["epochs"] == 4
     refinement = info["refinement"]
     assert refinement["epoch"] == 2
     assert refinement["true_frac_after"] >= refinement["true_frac_before"] > 0.8
@@ -103,7 +107,7 @@ def test_workflow_rule_integrate_claire_writes_the_contract(tmp_path):
     override; the ablation claire_var2 takes claire's overrides (registry `base`)."""
     dataset = tiny_dataset(n_cells=400, n_genes=300, n_batches=2)
     dataset["method_params"] = {"claire": {"refine_epoch": 1}}
-    params = {"epochs": 2, "snapshot_epochs": [1, 2], "k_filter": 50}
+    params = {"preset": "paper", "epochs": 2, "snapshot_epochs": [1, 2], "k_filter": 50}
     config = {
         "results": "results",
         "seed": 3,

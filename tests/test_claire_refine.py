@@ -76,10 +76,14 @@ def test_refinement_raises_share_of_true_seeds_with_injected_false_seeds():
     ok = (batch[a] != batch[b]) & (labels[a] != labels[b])
     false = np.sort(np.stack([a[ok], b[ok]], 1)[:n_false], axis=1)
     noisy = np.unique(np.concatenate([seeds, false]), axis=0)
-    params = ClaireParams(epochs=3, refine_epoch=2, seed=0, device="cpu")
+    # dropout 0 and 3 epochs (15 steps) of stage 1: with dropout the evaluation embedding
+    # of so few steps is nearly collapsed and separates true from false seeds less well
+    params = ClaireParams.preset(
+        "paper", epochs=4, refine_epoch=3, dropout=0.0, seed=0, device="cpu"
+    )
     result = train_claire(x, batch, params, labels=labels, progress=False, seeds=noisy)
     stats = result.refinement
-    assert stats["epoch"] == 2 and stats["n_seeds_before"] == len(noisy)
+    assert stats["epoch"] == 3 and stats["n_seeds_before"] == len(noisy)
     assert stats["n_seeds_after"] < stats["n_seeds_before"]
     assert stats["true_frac_before"] < 0.85
     assert stats["true_frac_after"] > stats["true_frac_before"] + 0.05

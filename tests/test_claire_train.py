@@ -13,7 +13,8 @@ from claire import Claire, integrate
 from claire.params import ClaireParams
 from claire.train import resolve_device, train_claire
 
-FAST = {"epochs": 3, "refine_epoch": 2, "device": "cpu"}
+# the paper preset: epochs as given, no floor on optimiser steps (claire.schedule)
+FAST = {"preset": "paper", "epochs": 3, "refine_epoch": 2, "device": "cpu"}
 
 
 @pytest.fixture(scope="module")
@@ -66,7 +67,7 @@ def test_training_lowers_the_loss(adata):
     result = train_claire(
         adata.X,
         adata.obs["sample"].to_numpy(),
-        ClaireParams(epochs=10, refine_epoch=None, lr=1e-3, device="cpu"),
+        ClaireParams.preset("paper", epochs=10, refine_epoch=None, lr=1e-3, device="cpu"),
         progress=False,
     )
     losses = [row["loss"] for row in result.history]
@@ -101,7 +102,7 @@ def test_lr_decays_at_milestones(adata):
     result = train_claire(
         adata.X,
         adata.obs["sample"].to_numpy(),
-        ClaireParams(epochs=3, lr_milestones=(2,), refine_epoch=None, device="cpu"),
+        ClaireParams.preset("paper", epochs=3, lr_milestones=(2,), refine_epoch=None, device="cpu"),
         progress=False,
     )
     assert [row["lr"] for row in result.history] == pytest.approx([1e-4, 1e-4, 1e-5])
@@ -109,13 +110,16 @@ def test_lr_decays_at_milestones(adata):
 
 def test_var2_keeps_all_seeds_and_var1_trains_on_every_cell(adata):
     batch = adata.obs["sample"].to_numpy()
-    params = ClaireParams(epochs=2, refine_epoch=1, variant="var2")
+    params = ClaireParams.preset("paper", epochs=2, refine_epoch=1, variant="var2")
     var2 = train_claire(adata.X, batch, params, progress=False)
     assert var2.refinement["epoch"] is None
     assert var2.refinement["n_seeds_after"] == var2.refinement["n_seeds_before"]
     np.testing.assert_array_equal(var2.final_seeds, var2.initial_seeds)
     var1 = train_claire(
-        adata.X, batch, ClaireParams(epochs=2, variant="var1", batch_size=128), progress=False
+        adata.X,
+        batch,
+        ClaireParams.preset("paper", epochs=2, variant="var1", batch_size=128),
+        progress=False,
     )
     assert var1.history[0]["steps"] == adata.n_obs // 128
     assert var1.embedding.shape == (adata.n_obs, 128)
