@@ -152,3 +152,31 @@ print(json.dumps({{"value": values["cross_batch"], "batch": list(registry.BATCH_
     assert out["value"] == pytest.approx(0.5, abs=0.06)
     assert out["batch"] == ["basw", "kbet", "cross_batch"]
     assert np.isfinite(out["value"])
+
+
+@pytest.mark.parametrize("config_name", ["config.yaml", "paper.yaml"])
+def test_config_parameters_are_accepted_by_the_adapters(config_name):
+    """Every parameter a config sets (globally or per dataset) is an argument of the method's
+    adapter: a typo fails here, not after hours of a paper run."""
+    import importlib
+    import inspect
+
+    from claire.params import ClaireParams
+
+    config = yaml.safe_load((ROOT / "config" / config_name).read_text())
+    specs = load_registry()
+    problems = []
+    for method in config["methods"]:
+        spec = specs[method]
+        overrides = [config.get("method_params", {})]
+        overrides += [d.get("method_params", {}) for d in config["datasets"].values()]
+        for dataset_params in overrides[1:] or [{}]:
+            params = merged_params(spec, overrides[0], dataset_params)
+            if spec.runner == "claire":
+                known = set(ClaireParams.__dataclass_fields__) | {"preset"}
+            elif spec.runner == "python":
+                known = set(inspect.signature(importlib.import_module(spec.module).run).parameters)
+            else:
+                continue
+            problems += [f"{method}: {key}" for key in params if key not in known]
+    assert not problems, sorted(set(problems))
