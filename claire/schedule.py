@@ -15,12 +15,17 @@ rule's window) is mapped to the same fraction of the run: epoch ``e`` becomes
 steps: it happens at the start of epoch ``max(mapped refine_epoch, ceil(refine_steps /
 steps_per_epoch))`` (0-based, i.e. after that many epochs of training).
 
+The refinement removes seeds, so stage 2 may have fewer anchors, hence fewer steps per
+epoch, than stage 1; :func:`replan` then adds epochs until ``min_steps`` is reached and
+maps the schedule after the refinement linearly onto the longer stage 2.
+
 The stopping rule (:func:`plateau_epoch`) follows the paper's protocol: train "until the
 loss plateaus or decreases by less than 0.01".
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -63,6 +68,37 @@ def stretch_epoch(epoch: int, stretch: float) -> int:
 def epochs_for_steps(steps: int, steps_per_epoch: int) -> int:
     """The fewest epochs that make at least ``steps`` optimiser steps."""
     return math.ceil(steps / steps_per_epoch) if steps > 0 and steps_per_epoch > 0 else 0
+
+
+def replan(
+    schedule: Schedule, params: ClaireParams, steps_done: int, steps_per_epoch: int
+) -> Schedule:
+    """The plan once the refinement (after ``schedule.refine_epoch`` epochs and
+    ``steps_done`` steps) has left ``steps_per_epoch`` steps per epoch.
+
+    Epochs are added until ``min_steps`` steps are reached; scheduled epochs after the
+    refinement are stretched by the same factor as stage 2, those before stay.
+    """
+    refine = schedule.refine_epoch
+    if refine is None:
+        return schedule
+    needed = refine + epochs_for_steps(params.min_steps - steps_done, steps_per_epoch)
+    epochs = max(schedule.epochs, needed)
+    if epochs == schedule.epochs:
+        return schedule
+    factor = (epochs - refine) / (schedule.epochs - refine)
+
+    def later(epoch: int) -> int:
+        return epoch if epoch <= refine else refine + stretch_epoch(epoch - refine, factor)
+
+    return dataclasses.replace(
+        schedule,
+        epochs=epochs,
+        stretch=epochs / params.epochs,
+        lr_milestones=tuple(later(m) for m in schedule.lr_milestones),
+        snapshot_epochs={k: later(v) for k, v in schedule.snapshot_epochs.items()},
+        min_stop_epoch=needed,
+    )
 
 
 def plan(params: ClaireParams, steps_per_epoch: int) -> Schedule:

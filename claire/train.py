@@ -26,7 +26,7 @@ from claire.model import MoCo
 from claire.pairs import build_pairs
 from claire.params import ClaireParams
 from claire.refine import RefinementStats, refine_seeds, true_seed_fraction
-from claire.schedule import PlateauRule, Schedule, plan
+from claire.schedule import PlateauRule, Schedule, plan, replan
 
 log = logging.getLogger(__name__)
 
@@ -254,14 +254,14 @@ def _fit(
     initial_seeds = np.asarray(seeds, dtype=np.int64).reshape(-1, 2)
     true_frac = true_seed_fraction(seeds, labels)
     refinement = RefinementStats(None, n_seeds, n_seeds, true_frac, true_frac)
-    wanted = set(schedule.snapshot_epochs.values())
     snapshots: dict[int, np.ndarray] = {}
-    if 0 in wanted:
+    if 0 in schedule.snapshot_epochs.values():
         snapshots[0] = embed_all(model, data)
     history: list[dict] = []
-    train_seconds, cells_seen, stopped_early = 0.0, 0, False
-    bar = tqdm(range(schedule.epochs), desc="CLAIRE", unit="epoch", disable=not progress)
-    for epoch in bar:
+    train_seconds, cells_seen, steps_done, stopped_early = 0.0, 0, 0, False
+    bar = tqdm(total=schedule.epochs, desc="CLAIRE", unit="epoch", disable=not progress)
+    epoch = 0
+    while epoch < schedule.epochs:
         if epoch == schedule.refine_epoch:
             seeds, refinement = refine_seeds(
                 embed_all(model, data),
@@ -273,6 +273,9 @@ def _fit(
                 component=params.gmm_component,
             )
             sampler.set_seeds(seeds)
+            schedule = replan(schedule, params, steps_done, sampler.n_steps(params.batch_size))
+            stopper.min_epoch = schedule.min_stop_epoch
+            bar.total = schedule.epochs
         lr = params.lr * params.lr_gamma ** sum(epoch >= m for m in schedule.lr_milestones)
         for group in optimizer.param_groups:
             group["lr"] = lr
@@ -283,28 +286,32 @@ def _fit(
         seconds = time.perf_counter() - tick
         train_seconds += seconds
         cells_seen += cells
+        steps_done += n_steps
+        epoch += 1
         history.append(
-            {"epoch": epoch + 1, "loss": mean_loss, "lr": lr, "steps": n_steps, "seconds": seconds}
+            {"epoch": epoch, "loss": mean_loss, "lr": lr, "steps": n_steps, "seconds": seconds}
         )
         log.info(
             "epoch %d/%d loss %.4f lr %.1e steps %d %.2fs",
-            epoch + 1,
+            epoch,
             schedule.epochs,
             mean_loss,
             lr,
             n_steps,
             seconds,
         )
+        bar.update(1)
         bar.set_postfix(loss=f"{mean_loss:.4f}")
-        if epoch + 1 in wanted:
-            snapshots[epoch + 1] = embed_all(model, data)
+        if epoch in schedule.snapshot_epochs.values():
+            snapshots[epoch] = embed_all(model, data)
         if params.early_stop and stopper.update(mean_loss):
             stopped_early = True
-            log.info("loss plateaued: stopping after epoch %d", epoch + 1)
+            log.info("loss plateaued: stopping after epoch %d", epoch)
             break
+    bar.close()
     embedding = embed_all(model, data)
-    for epoch in wanted - set(snapshots):  # epochs after an early stop: the final model
-        snapshots[epoch] = embedding
+    for later in set(schedule.snapshot_epochs.values()) - set(snapshots):
+        snapshots[later] = embedding  # epochs after an early stop: the final model
     model.eval()
     return TrainResult(
         model=model,

@@ -14,7 +14,7 @@ from claire import Claire
 from claire.model import MoCo, info_nce
 from claire.params import PRESETS, ClaireParams
 from claire.refine import refine_seeds, true_component_posterior
-from claire.schedule import PlateauRule, plan, plateau_epoch, stretch_epoch
+from claire.schedule import PlateauRule, plan, plateau_epoch, replan, stretch_epoch
 from claire.train import train_claire
 
 torch.set_num_threads(1)
@@ -59,6 +59,19 @@ def test_default_floor_on_kang_sized_data():
     assert schedule.snapshot_epochs == {1: 3, 30: 100}
     paper_length = plan(ClaireParams(epochs=120), steps_per_epoch=6)  # 720 >= 600 steps
     assert (paper_length.epochs, paper_length.refine_epoch) == (120, 9)  # ceil(50 / 6)
+
+
+def test_replan_adds_epochs_when_the_refinement_shortens_epochs():
+    params = ClaireParams(epochs=30, refine_epoch=4, refine_steps=0, snapshot_epochs=[1, 15, 30])
+    before = plan(params, steps_per_epoch=6)  # 100 epochs, refinement after 13
+    assert (before.epochs, before.refine_epoch) == (100, 13)
+    assert before.snapshot_epochs == {1: 3, 15: 50, 30: 100}
+    # 13 epochs x 6 = 78 steps done; 4 steps per epoch left: 13 + ceil(522 / 4) = 144
+    after = replan(before, params, steps_done=78, steps_per_epoch=4)
+    assert (after.epochs, after.min_stop_epoch, after.refine_epoch) == (144, 144, 13)
+    # stage 2 stretched by 131 / 87: 50 -> 13 + floor(37 * 1.506 + 0.5) = 69
+    assert after.snapshot_epochs == {1: 3, 15: 69, 30: 144}
+    assert replan(before, params, steps_done=78, steps_per_epoch=6) == before  # 87 x 6 >= 522
 
 
 def test_refinement_waits_for_refine_steps_and_is_dropped_when_too_late():
@@ -192,13 +205,15 @@ def test_training_runs_min_steps_with_mapped_snapshots_and_refinement(small):
     plan_ = result.schedule
     spe = plan_["steps_per_epoch"]
     assert spe == result.history[0]["steps"] >= 1
-    assert plan_["epochs"] == max(2, math.ceil(10 / spe)) == len(result.history) > 2
-    assert result.stopped_epoch == plan_["epochs"] and not result.early_stopped
-    assert (
-        result.refinement["epoch"] == plan_["refine_epoch"] == stretch_epoch(1, plan_["epochs"] / 2)
-    )
+    steps = [row["steps"] for row in result.history]
+    assert sum(steps) >= 10 > sum(steps[:-1])  # min_steps reached, not one epoch more
+    assert plan_["epochs"] == len(steps) == result.stopped_epoch and not result.early_stopped
+    stage1_epochs = math.ceil(10 / spe)
+    refine = stretch_epoch(1, stage1_epochs / 2)
+    assert result.refinement["epoch"] == plan_["refine_epoch"] == refine
+    assert plan_["snapshot_epochs"]["2"] == len(steps)
     assert sorted(result.snapshots) == sorted(plan_["snapshot_epochs"].values())
-    np.testing.assert_array_equal(result.snapshots[plan_["epochs"]], result.embedding)
+    np.testing.assert_array_equal(result.snapshots[len(steps)], result.embedding)
 
 
 def test_early_stop_ends_training_where_the_rule_says(small):
