@@ -33,7 +33,10 @@ Label use. ``label_informed=False`` (default) reads no cell type: no constraints
 Louvain. **``label_informed=True`` READS THE TRUE CELL TYPES (obs["cell_type"])**: k = the
 number of true types (k-means initialisation) and ``n_pairwise`` must-link / cannot-link
 pairs drawn from the true labels of a random 10 % of the cells, as the authors'
-``scDCC_pairwise.py`` does; it is supervised and flagged so in ``uns["scdcc"]``.
+``scDCC_pairwise.py`` does; it is supervised and flagged so in ``uns["scdcc"]``. The
+wrappers default to ``--n_pairwise 0``; the paper's constraint counts could not be read
+(abstract only), so ``n_pairwise=1000`` is this project's choice. The benchmark scores all
+cells, including the labelled 10 % (the authors score the other 90 %).
 
 Batch-conditional variant (``batch_conditional=True``, off by default, a separate method
 entry): the predecessor's ``scDeepClusterBatch`` (ttgump/scDeepCluster_pytorch 537cab7),
