@@ -1,6 +1,6 @@
 """CLAIRE: contrastive batch correction with automatic refinement of positive pairs.
 
-The method lives in ``claire.params/model/pairs/refine/train/api``; the benchmark library
+The method lives in ``claire.params/model/pairs/refine/schedule/train/api``; the benchmark library
 (data, preprocessing, metrics, competitor adapters, plots) lives in ``claire.bench``.
 Heavy imports (torch) are deferred so that ``import claire`` stays cheap.
 """
