@@ -1,8 +1,9 @@
-"""The embedded count simulator: a real batch effect, separable types, determinism."""
+"""The embedded count simulator: a moderate batch effect, separable types, determinism."""
 
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 import scanpy as sc
 from sklearn.model_selection import cross_val_score
@@ -12,10 +13,12 @@ from claire.bench.methods.pca import scaled_pca
 from claire.bench.preprocess import preprocess
 from claire.bench.simulate import simulate_counts
 
+TWO_BATCHES = dict(n_cells=1500, n_genes=1500, n_batches=2, n_cell_types=5, seed=3)
+
 
 @pytest.fixture(scope="module")
 def two_batches():
-    return simulate_counts(n_cells=1500, n_genes=1500, n_batches=2, n_cell_types=5, seed=3)
+    return simulate_counts(**TWO_BATCHES)
 
 
 @pytest.fixture(scope="module")
@@ -39,13 +42,61 @@ def test_same_seed_same_matrix_other_seed_differs():
     assert a.shape != c.shape or (a.X != c.X).nnz > 0
 
 
-def test_pca_neighbourhoods_are_dominated_by_batch(two_batches, two_batches_pca):
+def _same_batch_share(pcs: np.ndarray, batch: np.ndarray) -> float:
+    idx = NearestNeighbors(n_neighbors=16).fit(pcs).kneighbors(return_distance=False)
+    return float((batch[idx] == batch[:, None]).mean())
+
+
+def _same_batch_if_mixed(batch: np.ndarray, labels: np.ndarray) -> float:
+    """Expected same-batch share of neighbours of the same type if batches were mixed."""
+    table = pd.crosstab(labels, batch)
+    share = table.div(table.sum(axis=1), axis=0)
+    return float(np.mean([share.loc[t, b] for t, b in zip(labels, batch, strict=True)]))
+
+
+def test_batch_effect_is_real_but_moderate(two_batches, two_batches_pca):
+    """Neighbourhoods lean to their own batch, as in real data, but batches still meet."""
     batch = two_batches.obs["batch"].cat.codes.to_numpy()
-    idx = NearestNeighbors(n_neighbors=16).fit(two_batches_pca).kneighbors(return_distance=False)
-    same_batch = (batch[idx] == batch[:, None]).mean()
-    expected_if_mixed = np.sum((np.bincount(batch) / batch.size) ** 2)
-    assert same_batch > 0.95
-    assert same_batch > expected_if_mixed + 0.3
+    labels = two_batches.obs["cell_type"].to_numpy()
+    same_batch = _same_batch_share(two_batches_pca, batch)
+    mixed = _same_batch_if_mixed(batch, labels)
+    assert mixed + 0.05 < same_batch < 0.97
+    twin = simulate_counts(**TWO_BATCHES, batch_effect=0.0, lib_batch_range=0.0)
+    assert twin.obs.equals(two_batches.obs)  # the batch-free twin has the same cells
+    twin_pca = scaled_pca(preprocess(twin, n_hvg=1000), n_comps=30, seed=0)
+    assert abs(_same_batch_share(twin_pca, batch) - mixed) < 0.03
+
+
+def test_batch_factors_follow_their_parameters():
+    kwargs = dict(n_cells=200, n_genes=4000, n_batches=2, n_cell_types=3, seed=4)
+    adata = simulate_counts(batch_effect=0.5, batch_gene_prob=0.2, **kwargs)
+    var = adata.var  # genes without any count were dropped: expressed genes only
+    carries = var["batch_gene"].to_numpy()
+    assert abs(carries.mean() - 0.2) < 0.03
+    full = np.log(var[[f"batch_factor_batch{b}_type{t}" for b in (1, 2) for t in (1, 2, 3)]])
+    assert np.all(full.to_numpy()[~carries] == 0.0)
+    logs = full.to_numpy()[carries]
+    assert logs.std() == pytest.approx(0.5, rel=0.08)
+    # batch_type_specific 0.6: two types of one batch share 40 % of the log-variance
+    same_batch = np.corrcoef(logs[:, 0], logs[:, 1])[0, 1]
+    assert same_batch == pytest.approx(0.4, abs=0.08)
+    shared = simulate_counts(batch_effect=0.5, batch_type_specific=0.0, **kwargs).var
+    assert np.allclose(shared["batch_factor_batch1_type1"], shared["batch_factor_batch1_type3"])
+    assert np.allclose(shared["batch_factor_batch1_type1"], shared["batch_factor_batch1"])
+
+
+def test_library_shifts_spread_evenly_over_the_range():
+    adata = simulate_counts(
+        n_cells=2000, n_genes=300, n_batches=5, n_cell_types=3, lib_batch_range=0.8, seed=6
+    )
+    shifts = np.array(list(adata.uns["simulation"]["lib_shift"].values()))
+    np.testing.assert_allclose(np.sort(shifts), np.linspace(-0.4, 0.4, 5))
+    totals = np.log(np.asarray(adata.X.sum(axis=1)).ravel())
+    batch = adata.obs["batch"].to_numpy()
+    medians = np.array(
+        [np.median(totals[batch == b]) for b in adata.uns["simulation"]["lib_shift"]]
+    )
+    np.testing.assert_allclose(medians - medians.mean(), shifts - shifts.mean(), atol=0.05)
 
 
 def test_cell_types_separable_within_each_batch(two_batches, two_batches_pca):
@@ -81,6 +132,10 @@ def test_partial_overlap_and_imbalance():
 def test_invalid_parameters():
     with pytest.raises(ValueError, match="n_batches"):
         simulate_counts(n_cells=100, n_genes=50, n_batches=1)
+    with pytest.raises(ValueError, match="batch_gene_prob"):
+        simulate_counts(n_cells=100, n_genes=50, batch_gene_prob=1.5)
+    with pytest.raises(ValueError, match="batch_type_specific"):
+        simulate_counts(n_cells=100, n_genes=50, batch_type_specific=-0.1)
     with pytest.raises(ValueError, match="n_shared_types"):
         simulate_counts(
             n_cells=100, n_genes=50, n_cell_types=3, partial_overlap=True, n_shared_types=5
