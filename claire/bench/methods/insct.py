@@ -21,7 +21,9 @@ does not install on a current system). What it does, as upstream:
   step in fixed contiguous blocks whose order is shuffled each epoch; positives and
   negatives are redrawn at every access; no early stopping (CLAIRE set the patience to
   the epoch count);
-* output: the network in inference mode (no dropout), ``latent_dim`` = 2 as CLAIRE ran it.
+* output: the network in inference mode (no dropout), ``latent_dim`` = 2 as CLAIRE ran it;
+  ``epochs`` = 120, the longest run of CLAIRE's sweep (0, 10, ..., 120; which epoch fed the
+  paper's tables is not recorded).
 
 Faithful quirks, behind named options (the default is what the CLAIRE paper's numbers used):
 
