@@ -9,7 +9,7 @@ import sys
 import anndata as ad
 import numpy as np
 import pytest
-from conftest import ROOT, integration_path, run_snakemake, tiny_dataset
+from helpers.workflow import ROOT, integration_path, run_snakemake, tiny_dataset
 
 from claire.bench.contract import to_standard_raw
 from claire.bench.preprocess import preprocess

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from claire_data import simulated_data
+from helpers.data import simulated_data
 
 from claire.pairs import find_seeds
 from claire.params import ClaireParams

@@ -8,7 +8,7 @@ import math
 import numpy as np
 import pytest
 import torch
-from claire_data import simulated_data
+from helpers.data import simulated_data
 
 from claire import Claire
 from claire.model import MoCo, info_nce

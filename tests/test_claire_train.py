@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-from claire_data import simulated_data
+from helpers.data import simulated_data
 
 from claire import Claire, integrate
 from claire.params import ClaireParams

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import scipy.sparse as sp
-from source_fixtures import (
+from helpers.sources import (
     random_counts,
     write_counts_layer_h5ad,
     write_r_table,

@@ -22,13 +22,13 @@ import numpy as np
 import pandas as pd
 import pytest
 import requests
-from conftest import run_snakemake
-from source_fixtures import (
+from helpers.sources import (
     random_counts,
     write_counts_layer_h5ad,
     write_tran_batches,
     write_tran_table,
 )
+from helpers.workflow import run_snakemake
 
 from claire.bench.contract import to_standard_raw
 from claire.bench.convert import convert_source

@@ -15,8 +15,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import ROOT
-from workflow_rules import workflow_rules
+from helpers.workflow import ROOT, workflow_rules
 
 from claire.bench.methods.runners import RUNNER_MODULES
 from claire.bench.registry import load_registry

@@ -9,7 +9,7 @@ import sys
 
 import pytest
 import torch
-from conftest import ROOT
+from helpers.workflow import ROOT
 
 SCRIPT = ROOT / "benchmarks" / "gpu_check.py"
 

@@ -16,7 +16,7 @@ import pandas as pd
 import psutil
 import pytest
 import yaml
-from conftest import ROOT, integration_path, run_snakemake, tiny_dataset
+from helpers.workflow import ROOT, integration_path, run_snakemake, tiny_dataset
 
 pytestmark = pytest.mark.slow
 

@@ -13,7 +13,7 @@ import ast
 from pathlib import Path
 
 import pytest
-from conftest import ROOT
+from helpers.workflow import ROOT
 
 PACKAGE = ROOT / "claire"
 

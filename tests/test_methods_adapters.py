@@ -5,7 +5,8 @@ from __future__ import annotations
 import anndata as ad
 import numpy as np
 import pytest
-from methods_common import baseline_mixing, kang_preprocessed, mixing
+from helpers.data import kang_preprocessed
+from helpers.scoring import baseline_mixing, mixing
 
 from claire.bench.contract import InputError
 from claire.bench.methods import combat, harmony, scanorama

@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-from methods_common import Mixing, baseline_mixing, kang_preprocessed, mixing
+from helpers.data import kang_preprocessed
+from helpers.scoring import Mixing, baseline_mixing, mixing
 
 from claire.bench.contract import InputError
 from claire.bench.methods import clear, pca

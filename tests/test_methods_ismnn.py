@@ -16,7 +16,8 @@ import anndata as ad
 import numpy as np
 import pandas as pd
 import pytest
-from methods_common import baseline_mixing, kang_preprocessed, mixing
+from helpers.data import kang_preprocessed
+from helpers.scoring import baseline_mixing, mixing
 from sklearn.metrics import adjusted_rand_score
 
 from claire.bench.contract import InputError

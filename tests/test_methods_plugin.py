@@ -10,7 +10,7 @@ import anndata as ad
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import PCA_PARAMS, ROOT, integration_path, run_snakemake, tiny_dataset
+from helpers.workflow import PCA_PARAMS, ROOT, integration_path, run_snakemake, tiny_dataset
 
 from claire.bench.contract import InputError
 from claire.bench.methods.base import load_adapter, run_method

@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 import torch
-from methods_common import baseline_mixing, kang_preprocessed, mixing
+from helpers.data import kang_preprocessed
+from helpers.scoring import baseline_mixing, mixing
 from scipy.stats import nbinom
 
 from claire.bench.contract import InputError

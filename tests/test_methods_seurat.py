@@ -15,8 +15,9 @@ import numpy as np
 import pandas as pd
 import pytest
 import scipy.io
-from conftest import ROOT, integration_path, run_snakemake, tiny_dataset
-from methods_common import baseline_mixing, kang_preprocessed, mixing
+from helpers.data import kang_preprocessed
+from helpers.scoring import baseline_mixing, mixing
+from helpers.workflow import ROOT, integration_path, run_snakemake, tiny_dataset
 
 from claire.bench.contract import InputError
 from claire.bench.methods import rscript, seurat
@@ -152,4 +153,3 @@ def test_workflow_runs_r_methods_and_records_a_failing_one(tmp_path):
     failed = ad.read_h5ad(tmp_path / integration_path("tiny", "r_broken"))
     assert failed.uns["integration"]["status"] == "failed"
     assert "this R method always fails" in failed.uns["integration"]["error"]
-

@@ -8,7 +8,8 @@ import anndata as ad
 import numpy as np
 import pytest
 import torch
-from methods_common import baseline_mixing, kang_preprocessed, mixing
+from helpers.data import kang_preprocessed
+from helpers.scoring import baseline_mixing, mixing
 
 from claire.bench.contract import AdapterResult, InputError
 from claire.bench.methods import pca, smile

@@ -8,7 +8,8 @@ import pandas as pd
 import pytest
 import scanpy as sc
 import scib
-from conftest import CELLBENCH
+from helpers.data import blobs
+from helpers.workflow import CELLBENCH
 from scipy.stats import chi2
 from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
 from sklearn.neighbors import NearestNeighbors
@@ -24,29 +25,6 @@ from claire.bench.metrics import (
 )
 from claire.bench.metrics import clustering as clustering_module
 from claire.bench.metrics.pairwise import pairwise_summary
-
-
-def blobs(n_cells: int = 600, seed: int = 0, dim: int = 12) -> ad.AnnData:
-    """Cell types as Gaussian blobs with a batch shift, plus three awkward cell types.
-
-    'solo' lives in one batch only (scib skips it in bASW), 'one_each' has exactly one
-    cell per batch (also skipped), 'lonely' has a single cell in batch b2 (silhouette 0).
-    """
-    rng = np.random.default_rng(seed)
-    types = rng.choice(["t1", "t2", "t3", "t4"], size=n_cells, p=[0.4, 0.3, 0.2, 0.1])
-    types, batches = types.astype(object), rng.choice(["b0", "b1", "b2"], size=n_cells)
-    types[:25], batches[:25] = "solo", "b0"
-    types[25:28], batches[25:28] = "one_each", ["b0", "b1", "b2"]
-    types[28:40], batches[28:40] = "lonely", ["b2"] + ["b0", "b1"] * 5 + ["b0"]
-    centres = {t: rng.normal(0, 3, dim) for t in np.unique(types)}
-    shifts = {b: rng.normal(0, 0.8, dim) for b in np.unique(batches)}
-    emb = np.stack([centres[t] + shifts[b] for t, b in zip(types, batches, strict=True)])
-    emb = (emb + rng.normal(0, 1.0, emb.shape)).astype(np.float32)
-    obs = pd.DataFrame(
-        {"batch": pd.Categorical(batches), "cell_type": pd.Categorical(types)},
-        index=[f"c{i}" for i in range(n_cells)],
-    )
-    return ad.AnnData(obs=obs, obsm={"X_emb": emb})
 
 
 @pytest.fixture(scope="module")

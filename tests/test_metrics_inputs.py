@@ -8,7 +8,7 @@ import anndata as ad
 import numpy as np
 import pandas as pd
 import pytest
-from test_metrics import blobs
+from helpers.data import blobs
 
 from claire.bench.contract import InputError
 from claire.bench.methods.base import result_adata

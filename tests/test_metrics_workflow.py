@@ -6,7 +6,7 @@ import json
 
 import pandas as pd
 import pytest
-from conftest import PCA_METHOD, PCA_PARAMS, ROOT, run_snakemake, tiny_dataset
+from helpers.workflow import PCA_METHOD, PCA_PARAMS, ROOT, run_snakemake, tiny_dataset
 
 TOY = ROOT / "tests" / "plugins" / "toy_method.py"
 TABLES = (

@@ -9,7 +9,7 @@ import sys
 import numpy as np
 import pytest
 import yaml
-from conftest import ROOT, run_snakemake, tiny_dataset
+from helpers.workflow import ROOT, run_snakemake, tiny_dataset
 
 from claire.bench import registry as reg
 from claire.bench.registry import RegistryError, load_registry, merged_params, method_spec

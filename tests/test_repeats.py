@@ -9,7 +9,7 @@ import anndata as ad
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import integration_path, run_snakemake, tiny_dataset
+from helpers.workflow import integration_path, run_snakemake, tiny_dataset
 
 pytestmark = pytest.mark.slow
 

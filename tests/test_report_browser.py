@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import PCA_PARAMS, ROOT, run_snakemake, tiny_dataset
+from helpers.workflow import PCA_PARAMS, ROOT, run_snakemake, tiny_dataset
 
 # A whole (tiny) workflow run: about 1.5 CPU-minutes.
 pytestmark = [pytest.mark.browser, pytest.mark.slow]

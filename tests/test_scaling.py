@@ -12,7 +12,7 @@ import time
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import ROOT, run_snakemake, tiny_dataset
+from helpers.workflow import ROOT, run_snakemake, tiny_dataset
 
 from claire.bench.methods.budget import Budget, enforced, exceeded, tree_rss_mb
 from claire.bench.tables.scaling import exponents, fitted_exponent

@@ -23,9 +23,17 @@ import anndata as ad
 import numpy as np
 import pytest
 import yaml
-from conftest import PCA_METHOD, PCA_PARAMS, ROOT, integration_path, run_snakemake, tiny_dataset
+from helpers.workflow import (
+    PCA_METHOD,
+    PCA_PARAMS,
+    ROOT,
+    integration_path,
+    rules_declaring_threads,
+    run_snakemake,
+    tiny_dataset,
+    workflow_rules,
+)
 from snakemake.profiles import ProfileConfigFileParser
-from workflow_rules import rules_declaring_threads, workflow_rules
 
 SCRIPT = ROOT / "scripts" / "slurm_local.sh"
 SLURM_PROFILE = ROOT / "config" / "profiles" / "slurm"

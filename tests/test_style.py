@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import ROOT
+from helpers.workflow import ROOT
 
 BIN = Path(sys.executable).parent
 PY_PATHS = ["claire", "workflow", "tests", "benchmarks"]

@@ -8,7 +8,7 @@ import anndata as ad
 import numpy as np
 import pytest
 import yaml
-from conftest import (
+from helpers.workflow import (
     CELLBENCH,
     PCA_PARAMS,
     ROOT,

@@ -1,4 +1,4 @@
-"""Shared helpers of the adapter tests: the preprocessed real data and its PCA baseline."""
+"""Scores of one embedding for the adapter tests: batch mixing against the PCA baseline."""
 
 from __future__ import annotations
 
@@ -7,10 +7,8 @@ from dataclasses import dataclass
 import anndata as ad
 import numpy as np
 
-from claire.bench.contract import to_standard_raw
 from claire.bench.methods import pca
 from claire.bench.metrics import batch_asw, kbet
-from claire.bench.preprocess import preprocess
 
 
 @dataclass(frozen=True)
@@ -28,12 +26,6 @@ class Mixing:
 def mixing(embedding: np.ndarray, adata: ad.AnnData) -> Mixing:
     batches, labels = adata.obs["batch"].to_numpy(), adata.obs["cell_type"].to_numpy()
     return Mixing(batch_asw(embedding, batches, labels), kbet(embedding, batches))
-
-
-def kang_preprocessed(kang_raw: ad.AnnData) -> ad.AnnData:
-    """Kang PBMC (4 samples as batches, 5 types), 1000 HVGs."""
-    raw = to_standard_raw(kang_raw, "sample_id", "cluster_id", name="kang")
-    return preprocess(raw, n_hvg=1000, name="kang")
 
 
 def baseline_mixing(adata: ad.AnnData, seed: int = 0) -> Mixing:
