@@ -26,9 +26,9 @@ from claire.bench.registry import load_registry  # noqa: E402
 METRIC_NAMES = ("basw", "kbet", "nmi", "ari")
 # Short settings: enough training to compare devices, not the paper's length.
 SHORT = {
-    "claire": {"epochs": 20, "refine_epoch": 4, "snapshot_epochs": []},
-    "claire_var1": {"epochs": 20, "refine_epoch": 4, "snapshot_epochs": []},
-    "claire_var2": {"epochs": 20, "snapshot_epochs": []},
+    "claire": {"preset": "paper", "epochs": 20, "refine_epoch": 4, "snapshot_epochs": []},
+    "claire_var1": {"preset": "paper", "epochs": 20, "refine_epoch": 4, "snapshot_epochs": []},
+    "claire_var2": {"preset": "paper", "epochs": 20, "snapshot_epochs": []},
     "scvi": {"max_epochs": 20},
 }
 DEFAULT_SHORT = {"epochs": 20, "snapshot_epochs": []}

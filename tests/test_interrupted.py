@@ -20,7 +20,13 @@ from helpers.workflow import ROOT, integration_path, run_snakemake, tiny_dataset
 
 pytestmark = pytest.mark.slow
 
-CLAIRE = {"epochs": 30, "refine_epoch": 2, "batch_size": 64, "snapshot_epochs": [0, 30]}
+CLAIRE = {
+    "preset": "paper",  # exactly 30 epochs (no floor on optimiser steps)
+    "epochs": 30,
+    "refine_epoch": 2,
+    "batch_size": 64,
+    "snapshot_epochs": [0, 30],
+}
 CONFIG = {
     "seed": 4,
     "metrics": {"resolutions": [0.5, 1.0], "threads": 1},

@@ -23,7 +23,7 @@ def test_two_repeats_give_mean_and_sd(tmp_path):
         "methods": ["pca", "claire"],
         "method_params": {
             "pca": {"n_comps": 10},
-            "claire": {"epochs": 3, "refine_epoch": 1, "batch_size": 64},
+            "claire": {"preset": "paper", "epochs": 3, "refine_epoch": 1, "batch_size": 64},
         },
     }
     targets = ("results/tables/summary.csv", "results/tables/runtime.csv")

@@ -23,6 +23,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 CHROMEDRIVER = shutil.which("chromedriver")
 CLAIRE_PARAMS = {
+    "preset": "paper",
     "epochs": 2,
     "refine_epoch": 1,
     "batch_size": 128,

@@ -280,7 +280,10 @@ def _tiny_config(registry: Path) -> dict:
     return {
         "datasets": {"tiny": tiny_dataset()},
         "methods": ["pca", "pca_gpu", "claire"],
-        "method_params": {**PCA_PARAMS, "claire": {"epochs": 3, "refine_epoch": 1}},
+        "method_params": {
+            **PCA_PARAMS,
+            "claire": {"preset": "paper", "epochs": 3, "refine_epoch": 1},
+        },
         "method_registry": [str(registry)],
     }
 

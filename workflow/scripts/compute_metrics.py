@@ -1,4 +1,4 @@
-"""Snakemake adapter: score one integration result -> results/metrics/{dataset}/{method}/rep{r}.json."""
+"""Snakemake adapter: score one integration result -> metrics/{dataset}/{method}/rep{r}.json."""
 
 import anndata as ad
 

@@ -41,9 +41,7 @@ read_exchange <- function(dir) {
   dimnames(counts) <- list(genes, cells$cell)
   dimnames(logcounts) <- list(genes, cells$cell)
   params <- fromJSON(file.path(dir, "params.json"))
-  missing <- setdiff(c("seed", "dims", "npcs", "k_anchor", "k_filter", "k_score", "k_weight"),
-                     names(params))
-  if (length(missing)) stop("params.json lacks ", paste(missing, collapse = ", "))
+  if (is.null(params$seed)) stop("params.json lacks seed")
   list(counts = counts, logcounts = logcounts, cells = cells, params = params)
 }
 
