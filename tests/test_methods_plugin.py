@@ -66,7 +66,7 @@ def test_missing_plugin_file_is_a_clear_error(tmp_path):
 
 @pytest.mark.slow
 def test_workflow_runs_a_registered_plugin_and_records_a_failing_one(tmp_path):
-    registry = {"toy": toy_entry(), "toy_broken": toy_entry(fail=True)}
+    registry = {"toy": toy_entry(), "toy_broken": {**toy_entry(fail=True), "label": "toy_broken"}}
     config = {
         "datasets": {"tiny": tiny_dataset(n_cells=300, n_genes=300)},
         "methods": ["pca", "toy", "toy_broken"],
