@@ -3,7 +3,9 @@
 Trains CLAIRE under several settings on the real data of ../shared/data (Kang PBMC,
 1,556 cells in 4 batches; CellBench, 909 cells in 3 plates) and two small simulated sets
 (800 cells, 2 batches, 5 types; ``sim_balanced`` with similar cell-type proportions in
-both batches, ``sim_small`` with the simulator's default, strongly different ones), at
+both batches, ``sim_small`` with the simulator's default, strongly different ones), the
+default run's simulated scenarios (``sim_2batch``, ``sim_partial5``, as config/config.yaml
+defines them), at
 dropout 0 and 0.3, and prints bASW / kBET / NMI next to the unintegrated PCA with the
 target verdict: kBET above PCA's, bASW not below PCA's, NMI at most 0.05 below PCA's.
 
@@ -18,6 +20,7 @@ Settings (``--settings``, any subset):
 
     python benchmarks/claire_small_data.py
     python benchmarks/claire_small_data.py --datasets kang --dropouts 0.3 --seeds 0 1 2
+    python benchmarks/claire_small_data.py --datasets sim_partial5 --set k_filter=50
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ import anndata as ad  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import torch  # noqa: E402
+import yaml  # noqa: E402
 
 from claire.bench.contract import to_standard_raw  # noqa: E402
 from claire.bench.methods import pca  # noqa: E402
@@ -85,11 +89,24 @@ def _simulated(composition_alpha: float) -> Callable[[Path], ad.AnnData]:
     return load
 
 
+def _default_run(name: str) -> Callable[[Path], ad.AnnData]:
+    """A simulated scenario of the default run, exactly as config/config.yaml defines it."""
+
+    def load(data_dir: Path) -> ad.AnnData:
+        entry = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())["datasets"][name]
+        source = {k: v for k, v in entry["source"].items() if k != "type"}
+        return preprocess(simulate_counts(**source), n_hvg=entry["n_hvg"], name=name)
+
+    return load
+
+
 DATASETS: dict[str, Callable[[Path], ad.AnnData]] = {
     "kang": _real("kang_pbmc_4samples.h5ad", "sample_id", "cluster_id", 1000),
     "cellbench": _real("cellbench_5cl_3plates.h5ad", "batch", "celltype", 2000),
     "sim_balanced": _simulated(50.0),
     "sim_small": _simulated(1.5),
+    "sim_2batch": _default_run("sim_2batch"),
+    "sim_partial5": _default_run("sim_partial5"),
 }
 
 
@@ -98,8 +115,11 @@ def scores(embedding: np.ndarray, adata: ad.AnnData) -> dict[str, float]:
     return {key: float(values[key]) for key in ("basw", "kbet", "nmi")}
 
 
-def run_claire(adata: ad.AnnData, setting: str, dropout: float, seed: int) -> dict:
-    values = {**SETTINGS[setting], "dropout": dropout, "seed": seed, "device": "cpu"}
+def run_claire(
+    adata: ad.AnnData, setting: str, dropout: float, seed: int, extra: dict | None = None
+) -> dict:
+    values = {**SETTINGS[setting], **(extra or {}), "dropout": dropout, "seed": seed}
+    values["device"] = "cpu"
     params = ClaireParams.from_dict(values)
     start = time.perf_counter()
     result = train_claire(
@@ -141,7 +161,7 @@ def measure(args: argparse.Namespace) -> pd.DataFrame:
         for dropout in args.dropouts:
             for setting in args.settings:
                 for seed in args.seeds:
-                    row = run_claire(adata, setting, dropout, seed)
+                    row = run_claire(adata, setting, dropout, seed, args.set)
                     row.update(dataset=name, setting=setting, dropout=dropout, seed=seed)
                     rows.append(row)
                     print(f"  {setting} dropout {dropout} seed {seed}: {row}", flush=True)
@@ -179,6 +199,13 @@ def table(frame: pd.DataFrame) -> str:
     return "\n".join(lines)
 
 
+def _parse_override(item: str) -> tuple[str, object]:
+    key, sep, value = item.partition("=")
+    if not sep or not key:
+        raise SystemExit(f"--set expects KEY=VALUE, got {item!r}")
+    return key, yaml.safe_load(value)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--data-dir", type=Path, default=DATA)
@@ -188,7 +215,15 @@ def main() -> None:
     parser.add_argument("--seeds", nargs="+", type=int, default=[0])
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--csv", type=Path, help="also write every run to this CSV")
+    parser.add_argument(
+        "--set",
+        nargs="+",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override CLAIRE parameters in every setting (values parsed as YAML)",
+    )
     args = parser.parse_args()
+    args.set = dict(_parse_override(item) for item in args.set)
     torch.set_num_threads(args.threads)
     frame = measure(args)
     if args.csv:
