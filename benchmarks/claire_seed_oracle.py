@@ -13,6 +13,7 @@ before and after the refinement. Labels are only used for these diagnostics.
 
     python benchmarks/claire_seed_oracle.py
     python benchmarks/claire_seed_oracle.py --dataset kang_pbmc --epochs 60
+    python benchmarks/claire_seed_oracle.py --set dropout=0.1 refine_steps=300
 """
 
 from __future__ import annotations
@@ -52,8 +53,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--config", default=str(ROOT / "config" / "config.yaml"))
     parser.add_argument("--dataset", default="sim_partial5")
-    parser.add_argument("--method", default="claire", help="a CLAIRE method of the config")
+    parser.add_argument(
+        "--method", default="claire", help="a CLAIRE entry of the config's method_params"
+    )
     parser.add_argument("--epochs", type=int, default=None, help="default: the config's")
+    parser.add_argument(
+        "--set",
+        nargs="+",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override CLAIRE parameters (values parsed as YAML), e.g. dropout=0.1",
+    )
     args = parser.parse_args()
 
     os.chdir(ROOT)  # relative data paths in the config are relative to the project
@@ -66,10 +76,15 @@ def main() -> None:
     )
     batches = adata.obs["batch"].astype(str).to_numpy()
     labels = adata.obs["cell_type"].astype(str).to_numpy()
-    values = dict(config["methods"][args.method]["params"])
+    values = dict((config.get("method_params") or {}).get(args.method) or {})
     values.setdefault("seed", config.get("seed", 0))
     if args.epochs is not None:
         values["epochs"] = args.epochs
+    for item in args.set:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise SystemExit(f"--set expects KEY=VALUE, got {item!r}")
+        values[key] = yaml.safe_load(value)
     epochs = int(values["epochs"])
     values["snapshot_epochs"] = sorted(
         {e for e in (4, 8, 15, 30, 60, 120) if e < epochs} | {epochs}

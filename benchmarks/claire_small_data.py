@@ -21,6 +21,7 @@ Settings (``--settings``, any subset):
     python benchmarks/claire_small_data.py
     python benchmarks/claire_small_data.py --datasets kang --dropouts 0.3 --seeds 0 1 2
     python benchmarks/claire_small_data.py --datasets sim_partial5 --set k_filter=50
+    python benchmarks/claire_small_data.py --settings run30_floor --baselines harmony scanorama
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ import torch  # noqa: E402
 import yaml  # noqa: E402
 
 from claire.bench.contract import to_standard_raw  # noqa: E402
-from claire.bench.methods import pca  # noqa: E402
+from claire.bench.methods import harmony, pca, scanorama  # noqa: E402
 from claire.bench.metrics import compute_all  # noqa: E402
 from claire.bench.preprocess import preprocess  # noqa: E402
 from claire.bench.simulate import simulate_counts  # noqa: E402
@@ -50,6 +51,10 @@ from claire.train import train_claire  # noqa: E402
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data"
 NMI_TOLERANCE = 0.05
+BASELINES: dict[str, Callable[[ad.AnnData], np.ndarray]] = {
+    "harmony": lambda adata: harmony.run(adata, "batch", 0),
+    "scanorama": lambda adata: scanorama.run(adata, "batch", 0),
+}
 
 SETTINGS: dict[str, dict] = {
     "paper": {"preset": "paper"},
@@ -158,6 +163,10 @@ def measure(args: argparse.Namespace) -> pd.DataFrame:
         base = scores(pca.run(adata, "batch", 0), adata)
         rows.append({"dataset": name, "setting": "pca", "dropout": np.nan, **base})
         print(f"{name}: {adata.n_obs} cells x {adata.n_vars} genes; PCA {base}", flush=True)
+        for method in args.baselines:
+            row = scores(BASELINES[method](adata), adata)
+            rows.append({"dataset": name, "setting": method, "dropout": np.nan, **row})
+            print(f"  {method}: {row}", flush=True)
         for dropout in args.dropouts:
             for setting in args.settings:
                 for seed in args.seeds:
@@ -181,7 +190,13 @@ def table(frame: pd.DataFrame) -> str:
             f"| {name} | | PCA | | | {base['basw']:.3f} | {base['kbet']:.3f} | "
             f"{base['nmi']:.3f} | | |"
         )
-        runs = data[data["setting"] != "pca"]
+        for method in BASELINES:
+            for _, other in data[data["setting"] == method].iterrows():
+                lines.append(
+                    f"| {name} | | {method} | | | {other['basw']:.3f} | {other['kbet']:.3f} | "
+                    f"{other['nmi']:.3f} | | {verdict(other, base)} |"
+                )
+        runs = data[~data["setting"].isin(["pca", *BASELINES])]
         for (dropout, setting), group in runs.groupby(["dropout", "setting"], sort=False):
             mean = group.mean(numeric_only=True)
             spread = group.std(numeric_only=True, ddof=0) if len(group) > 1 else None
@@ -210,10 +225,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--data-dir", type=Path, default=DATA)
     parser.add_argument("--datasets", nargs="+", default=list(DATASETS), choices=DATASETS)
-    parser.add_argument("--settings", nargs="+", default=list(SETTINGS), choices=SETTINGS)
+    parser.add_argument("--settings", nargs="*", default=list(SETTINGS), choices=SETTINGS)
     parser.add_argument("--dropouts", nargs="+", type=float, default=[0.0, 0.3])
     parser.add_argument("--seeds", nargs="+", type=int, default=[0])
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument(
+        "--baselines",
+        nargs="*",
+        default=[],
+        choices=BASELINES,
+        help="also score these methods (defaults of their adapters) next to PCA",
+    )
     parser.add_argument("--csv", type=Path, help="also write every run to this CSV")
     parser.add_argument(
         "--set",
