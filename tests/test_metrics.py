@@ -85,15 +85,36 @@ def test_knn_is_exact_and_starts_with_the_cell(data):
     np.testing.assert_allclose(summary.knn_distances[:, 1:], dist[:, :14], atol=1e-4)
 
 
-def test_pairwise_pass_is_identical_with_threads_and_small_tiles(data):
-    emb = data.obsm["X_emb"]
+def _codes(data) -> tuple[np.ndarray, np.ndarray]:
     labels = data.obs["cell_type"].cat.codes.to_numpy().astype(np.int64)
-    batches = data.obs["batch"].cat.codes.to_numpy().astype(np.int64)
-    one = pairwise_summary(emb, labels, batches, k=15)
-    tiled = pairwise_summary(emb, labels, batches, k=15, n_jobs=2, row_block=64, col_block=100)
-    np.testing.assert_array_equal(one.knn_indices, tiled.knn_indices)
-    np.testing.assert_allclose(one.label_sums, tiled.label_sums, rtol=1e-12)
-    np.testing.assert_allclose(one.batch_sums, tiled.batch_sums, rtol=1e-12)
+    return labels, data.obs["batch"].cat.codes.to_numpy().astype(np.int64)
+
+
+def test_pairwise_pass_is_identical_with_threads(data):
+    """The thread count never changes a number (same tiles, other threads)."""
+    labels, batches = _codes(data)
+    emb = data.obsm["X_emb"]
+    tiles = {"row_block": 64, "col_block": 100}
+    one = pairwise_summary(emb, labels, batches, k=15, n_jobs=1, **tiles)
+    two = pairwise_summary(emb, labels, batches, k=15, n_jobs=2, **tiles)
+    for field in ("knn_indices", "knn_distances", "label_sums", "batch_sums"):
+        np.testing.assert_array_equal(getattr(one, field), getattr(two, field))
+
+
+@pytest.mark.parametrize("dtype, rtol, atol", [(np.float64, 1e-12, 1e-9), (np.float32, 1e-5, 1e-4)])
+def test_pairwise_pass_agrees_with_small_tiles(data, dtype, rtol, atol):
+    """Tile shapes only change the BLAS summation order of the Gram matrix: results agree
+    to the precision of ``dtype`` (bit-identity depends on the CPU's BLAS kernels)."""
+    labels, batches = _codes(data)
+    emb = data.obsm["X_emb"]
+    one = pairwise_summary(emb, labels, batches, k=15, dtype=dtype)
+    tiled = pairwise_summary(emb, labels, batches, k=15, dtype=dtype, row_block=64, col_block=100)
+    if dtype == np.float64:
+        np.testing.assert_array_equal(one.knn_indices, tiled.knn_indices)
+    # distances from a Gram matrix: |a|^2 + |b|^2 - 2ab cancels, hence an absolute bound
+    np.testing.assert_allclose(one.knn_distances, tiled.knn_distances, rtol=rtol, atol=atol)
+    np.testing.assert_allclose(one.label_sums, tiled.label_sums, rtol=rtol)
+    np.testing.assert_allclose(one.batch_sums, tiled.batch_sums, rtol=rtol)
 
 
 def reference_kbet(emb: np.ndarray, batches: np.ndarray, k: int, alpha: float) -> float:
