@@ -12,8 +12,9 @@ kBET above PCA's, bASW not below PCA's, NMI at most 0.05 below PCA's.
 Settings (``--settings``, any subset):
 
 - ``paper``: the paper's schedule in epochs exactly (preset "paper", 120 epochs);
-- ``paper_floor``: the defaults, i.e. 120 epochs raised to ``min_steps`` optimiser steps
-  and the refinement after ``refine_steps`` steps on small data;
+- ``paper_floor``: the defaults, i.e. 120 epochs raised to ``min_steps`` optimiser steps,
+  the refinement after ``refine_steps`` steps and Seurat's seed filter capped at
+  ``k_filter_share`` of each batch on small data (``--set k_filter_share=null``: fixed 200);
 - ``run30`` / ``run30_floor``: the default run's 30 epochs without / with that floor;
 - ``reference``: the authors' code's choices (preset "reference", 120 epochs);
 - ``early_stop``: the defaults with the paper's stopping rule (120 epochs as the cap).

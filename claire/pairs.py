@@ -16,6 +16,7 @@ space (:func:`unit_pca_scores`) once and returns the seeds and the intra-batch K
 from __future__ import annotations
 
 import logging
+import math
 import time
 from typing import TYPE_CHECKING
 
@@ -118,6 +119,15 @@ def filter_seeds(
     return neighbour_ranks(f2, f1[i], j, seed=seed, exact_limit=exact_limit) < k_filter
 
 
+def filter_size(k_filter: int, n_searched: int, share: float | None, k_anchor: int) -> int:
+    """The filter's neighbourhood size in a batch of ``n_searched`` cells: Seurat's fixed
+    ``k_filter``, or with ``share`` at most ``ceil(share * n_searched)`` cells (never fewer
+    than ``k_anchor``), so that small batches are filtered as strictly as large ones."""
+    if share is None:
+        return k_filter
+    return min(k_filter, max(k_anchor, math.ceil(share * n_searched)))
+
+
 def find_seeds(
     x: np.ndarray | sp.spmatrix,
     batch: np.ndarray,
@@ -127,6 +137,7 @@ def find_seeds(
     seed: int = 0,
     exact_limit: float = EXACT_LIMIT,
     k_filter: int | None = 200,
+    k_filter_share: float | None = None,
     unit_pcs: np.ndarray | None = None,
 ) -> np.ndarray:
     """Seed pairs (n_seeds x 2, int64 global indices, first < second, sorted, unique).
@@ -134,7 +145,8 @@ def find_seeds(
     ``x`` is the log-normalised HVG matrix (cells x genes), ``batch`` one label per cell.
     With ``k_filter`` an MNN pair is kept only if, as in Seurat's anchor filtering, its
     second cell is among the ``k_filter`` nearest cells of the other batch to its first
-    cell, measured in ``unit_pcs`` (default: :func:`unit_pca_scores` of ``x``).
+    cell, measured in ``unit_pcs`` (default: :func:`unit_pca_scores` of ``x``);
+    ``k_filter_share`` caps that number per batch (:func:`filter_size`).
     """
     codes = batch_codes(batch)
     members = [np.flatnonzero(codes == b) for b in range(codes.max() + 1)]
@@ -155,10 +167,19 @@ def find_seeds(
             e1, e2 = cca_embeddings(z_a, scale_genes(x[ib]), n_components, seed=pair_seed)
             i, j = mutual_nearest_neighbours(e1, e2, k_anchor, seed=seed, exact_limit=exact_limit)
             n_mnn = len(i)
+            k = None
             if k_filter is not None:
-                keep = filter_seeds(i, j, unit_pcs[ia], unit_pcs[ib], k_filter, seed, exact_limit)
+                k = filter_size(k_filter, len(ib), k_filter_share, k_anchor)
+                keep = filter_seeds(i, j, unit_pcs[ia], unit_pcs[ib], k, seed, exact_limit)
                 i, j = i[keep], j[keep]
-            log.info("batches %d-%d: %d MNN pairs, %d seeds after filtering", a, b, n_mnn, len(i))
+            log.info(
+                "batches %d-%d: %d MNN pairs, %d seeds after filtering (k_filter %s)",
+                a,
+                b,
+                n_mnn,
+                len(i),
+                k,
+            )
             found.append(np.stack([ia[i], ib[j]], axis=1))
     pairs = np.concatenate(found) if found else np.empty((0, 2), dtype=np.int64)
     pairs = np.sort(pairs, axis=1)
@@ -227,6 +248,7 @@ def build_pairs(
             seed=params.seed,
             exact_limit=params.exact_knn_limit,
             k_filter=params.k_filter,
+            k_filter_share=params.k_filter_share,
             unit_pcs=unit_pcs,
         )
     seeds_seconds = time.perf_counter() - start

@@ -30,6 +30,9 @@ from claire.refine import COMPONENTS as GMM_COMPONENTS
 VARIANTS = ("full", "var1", "var2")  # CLAIRE and its two ablations (paper section 3.5)
 DEFAULT_MIN_STEPS = 600  # see claire.schedule and benchmarks/claire_small_data.py
 DEFAULT_REFINE_STEPS = 50
+# Seurat's k.filter of 200 cells is 10 % of a 2,000-cell batch; in smaller batches the
+# filter keeps a pair only if its cells are within 10 % of the batch (None: 200 always).
+DEFAULT_K_FILTER_SHARE = 0.1
 
 
 @dataclass(frozen=True)
@@ -53,6 +56,7 @@ class ClaireParams:
     knn: int = 10
     k_anchor: int = 5
     k_filter: int | None = 200  # Seurat's anchor filter; None = keep every MNN pair
+    k_filter_share: float | None = DEFAULT_K_FILTER_SHARE  # cap: share of the batch
     n_cca: int = 30
     n_pcs: int = 50
     variant: str = "full"  # "var1": no construction strategy, "var2": no refinement
@@ -100,6 +104,9 @@ class ClaireParams:
         ):
             if getattr(self, name) not in allowed:
                 raise ValueError(f"{name} must be one of {allowed}, got {getattr(self, name)!r}")
+        if self.k_filter_share is not None and not 0 < self.k_filter_share <= 1:
+            share = self.k_filter_share
+            raise ValueError(f"k_filter_share must lie in (0, 1] or be None, got {share}")
         if self.k_filter is not None and self.k_filter < 1:
             raise ValueError(f"k_filter must be >= 1 or None, got {self.k_filter}")
         if self.refine_epoch is not None and self.refine_epoch < 1:
@@ -144,7 +151,7 @@ class ClaireParams:
         }
 
 
-PAPER = {"min_steps": 0, "refine_steps": 0}
+PAPER = {"min_steps": 0, "refine_steps": 0, "k_filter_share": None}
 PRESETS: dict[str, dict[str, object]] = {
     "default": {},
     "paper": PAPER,

@@ -11,6 +11,8 @@ from claire.linalg import pca_scores, randomized_svd
 from claire.neighbors import knn_search, neighbour_ranks
 from claire.pairs import (
     cca_embeddings,
+    filter_seeds,
+    filter_size,
     find_seeds,
     intra_batch_knn,
     mutual_nearest_neighbours,
@@ -141,6 +143,39 @@ def test_find_seeds_are_unique_sorted_cross_batch_pairs_and_mostly_true():
     pairs_of_batches = {tuple(sorted(p)) for p in batches[seeds].tolist()}
     assert pairs_of_batches == {("b0", "b1"), ("b0", "b2"), ("b1", "b2")}
     assert np.mean(types[seeds[:, 0]] == types[seeds[:, 1]]) > 0.8
+
+
+def test_filter_size_is_seurats_k_capped_by_a_share_of_the_batch():
+    assert filter_size(200, 300, None, 5) == 200  # Seurat: fixed
+    assert filter_size(200, 5000, 0.1, 5) == 200  # large batches keep Seurat's 200
+    assert filter_size(200, 2000, 0.1, 5) == 200
+    assert filter_size(200, 1999, 0.1, 5) == 200  # ceil(199.9)
+    assert filter_size(200, 301, 0.1, 5) == 31
+    assert filter_size(200, 20, 0.1, 5) == 5  # never below k_anchor
+
+
+def test_filter_share_keeps_the_pairs_within_that_share_of_the_searched_batch():
+    """Small batches: the share, not Seurat's 200, decides; the kept pairs are exactly
+    those whose partner ranks below ceil(share * batch size) in the PCA space."""
+    x1, x2, t1, t2 = two_batches(seed=6, n1=240, n2=160)
+    x = np.vstack([x1, x2])
+    batch = np.array(["a"] * len(x1) + ["b"] * len(x2))
+    types = np.concatenate([t1, t2])
+    unit = pca_scores(x, 10, seed=0)
+    unit /= np.linalg.norm(unit, axis=1, keepdims=True)
+    unit = unit.astype(np.float32)
+    kwargs = {"k_anchor": 5, "n_components": 5, "unit_pcs": unit}
+    loose = find_seeds(x, batch, k_filter=200, **kwargs)
+    fixed = find_seeds(x, batch, k_filter=200, k_filter_share=None, **kwargs)
+    shared = find_seeds(x, batch, k_filter=200, k_filter_share=0.1, **kwargs)
+    np.testing.assert_array_equal(loose, fixed)
+    assert set(map(tuple, shared.tolist())) < set(map(tuple, loose.tolist()))
+    i, j = loose[:, 0], loose[:, 1] - len(x1)
+    keep = filter_seeds(i, j, unit[: len(x1)], unit[len(x1) :], 16, exact_limit=np.inf)
+    np.testing.assert_array_equal(shared, loose[keep])  # ceil(0.1 * 160) = 16
+    assert np.mean(types[shared[:, 0]] == types[shared[:, 1]]) >= np.mean(
+        types[loose[:, 0]] == types[loose[:, 1]]
+    )
 
 
 def test_find_seeds_needs_two_batches():

@@ -165,6 +165,8 @@ def test_presets():
     assert ClaireParams.preset("default") == ClaireParams()
     paper = ClaireParams.preset("paper")
     assert paper.min_steps == 0 and paper.refine_steps == 0 and paper.epochs == 120
+    assert paper.k_filter == 200 and paper.k_filter_share is None  # Seurat's fixed filter
+    assert ClaireParams().k_filter_share == 0.1
     ref = ClaireParams.preset("reference", epochs=30)
     assert (ref.temperature, ref.relu_before_norm, ref.queue_init, ref.gmm_component) == (
         0.07,
@@ -183,6 +185,9 @@ def test_presets():
         ClaireParams(gmm_component="lower")
     with pytest.raises(ValueError, match="min_steps"):
         ClaireParams(min_steps=-1)
+    for share in (0.0, 1.5):
+        with pytest.raises(ValueError, match="k_filter_share"):
+            ClaireParams(k_filter_share=share)
 
 
 @pytest.fixture(scope="module")
