@@ -11,13 +11,14 @@ import scib
 from helpers.data import blobs
 from helpers.workflow import CELLBENCH
 from scipy.stats import chi2
-from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
+from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score, silhouette_samples
 from sklearn.neighbors import NearestNeighbors
 
 from claire.bench.metrics import (
     PAPER_RESOLUTIONS,
     MetricSettings,
     batch_asw,
+    batch_asw_split,
     compute_all,
     kbet,
     label_asw,
@@ -67,6 +68,43 @@ def test_basw_is_nan_when_no_cell_type_spans_two_batches():
     batches = np.repeat(["a", "b", "c"], 20)
     labels = np.repeat(["x", "y", "z"], 20)  # every type lives in one batch
     assert np.isnan(batch_asw(emb, batches, labels))
+
+
+def test_basw_split_adds_up_to_basw_and_matches_sklearns_signed_silhouettes(data):
+    emb, batches, labels = data.obsm["X_emb"], data.obs["batch"], data.obs["cell_type"]
+    split = batch_asw_split(emb, batches, labels, dtype="float64")
+    assert split.basw == pytest.approx(batch_asw(emb, batches, labels, dtype="float64"), abs=1e-12)
+    assert split.apart + split.overlap == pytest.approx(1.0 - split.basw, abs=1e-12)
+    apart, overlap = [], []
+    scored = set(labels) - {"solo", "one_each"}  # the types bASW skips (see below)
+    for label in sorted(scored):
+        cells = (labels == label).to_numpy()
+        sil = silhouette_samples(emb[cells], batches[cells])
+        apart.append(np.clip(sil, 0, None).mean())
+        overlap.append(np.clip(-sil, 0, None).mean())
+    assert split.apart == pytest.approx(np.mean(apart), abs=1e-9)
+    assert split.overlap == pytest.approx(np.mean(overlap), abs=1e-9)
+
+
+def test_basw_split_tells_separated_batches_from_a_batch_spread_over_another():
+    """Same bASW shortfall, opposite geometry: the split tells them apart."""
+    rng = np.random.default_rng(0)
+    labels = np.repeat("t", 200)
+    batches = np.repeat(["a", "b"], 100)
+    apart = np.concatenate([rng.normal(0, 1, (100, 2)), rng.normal([6, 0], 1, (100, 2))])
+    split = batch_asw_split(apart, batches, labels)
+    assert split.apart > 0.5 and split.overlap < 1e-3  # a rare cell in the gap
+    # batch a compact at the centre, batch b on a ring around it: each b cell is nearer
+    # to a (mean distance ~ ring radius) than to the rest of b (~ 1.27 x radius)
+    angle = rng.uniform(0, 2 * np.pi, 100)
+    ring = np.c_[np.cos(angle), np.sin(angle)] * 5
+    spread = np.concatenate([rng.normal(0, 0.3, (100, 2)), ring])
+    split = batch_asw_split(spread, batches, labels)
+    sil = silhouette_samples(spread, batches)
+    assert (sil[batches == "b"] < -0.05).all() and (sil[batches == "a"] > 0.5).all()
+    # the ring's cells make the whole overlap part (half of the cells, mean |s| ~ 0.2)
+    assert split.overlap == pytest.approx(-sil[batches == "b"].sum() / 200, abs=1e-5)
+    assert split.overlap > 0.05
 
 
 def test_casw_equals_scib_silhouette(data):

@@ -10,6 +10,7 @@ from claire.bench.metrics.clustering import PAPER_RESOLUTIONS, SweepResult, louv
 from claire.bench.metrics.compute import (
     MetricSettings,
     batch_asw,
+    batch_asw_split,
     compute_all,
     kbet,
     label_asw,
@@ -26,6 +27,7 @@ __all__ = [
     "MetricSettings",
     "SweepResult",
     "batch_asw",
+    "batch_asw_split",
     "compute_all",
     "kbet",
     "kbet_acceptance",

@@ -34,7 +34,9 @@ from claire.bench.metrics.clustering import (
 from claire.bench.metrics.kbet import kbet_acceptance
 from claire.bench.metrics.pairwise import PairwiseSummary, pairwise_summary
 from claire.bench.metrics.silhouette import (
+    BatchAswSplit,
     batch_asw_from_summary,
+    batch_asw_split_from_summary,
     label_asw_from_summary,
     label_silhouettes,
 )
@@ -282,6 +284,15 @@ def batch_asw(embedding: np.ndarray, batches: Any, labels: Any, dtype: str = "fl
     inputs = prepare_inputs(embedding, batches, labels)
     summary = _summary(inputs, 2, dtype)
     return batch_asw_from_summary(summary, inputs.labels, inputs.batches)[0]
+
+
+def batch_asw_split(
+    embedding: np.ndarray, batches: Any, labels: Any, dtype: str = "float32"
+) -> BatchAswSplit:
+    """bASW with its shortfall split by silhouette sign (batches apart vs overlapping)."""
+    inputs = prepare_inputs(embedding, batches, labels)
+    summary = _summary(inputs, 2, dtype)
+    return batch_asw_split_from_summary(summary, inputs.labels, inputs.batches)
 
 
 def _single_group_inputs(embedding: np.ndarray, values: Any, role: str, min_cells: int):
