@@ -1,4 +1,4 @@
-"""Seurat's anchor score (claire.anchor_score) against brute-force computations."""
+"""Seurat's anchor score (competitors.anchor_score) against brute-force computations."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from claire.anchor_score import (
+from claire.bench.competitors.anchor_score import (
     find_scored_anchors,
     neighbour_sets,
     rescale_scores,

@@ -13,8 +13,9 @@ import torch.nn.functional as F
 from helpers.data import kang_preprocessed
 from helpers.scoring import Mixing, baseline_mixing, mixing
 
+from claire.bench.competitors import clear
 from claire.bench.contract import InputError
-from claire.bench.methods import clear, pca
+from claire.bench.methods import pca
 from claire.bench.methods.base import run_method
 from claire.bench.metrics import nmi_ari
 from claire.bench.preprocess import preprocess

@@ -12,14 +12,14 @@ import torch
 from helpers.data import kang_preprocessed
 from helpers.scoring import baseline_mixing, mixing
 
-from claire.bench.contract import InputError
-from claire.bench.methods import desc
-from claire.bench.methods._deep_clustering import (
+from claire.bench.competitors import desc
+from claire.bench.competitors._deep_clustering import (
     KerasEarlyStopping,
     keras_kld,
     soft_assign,
     target_distribution,
 )
+from claire.bench.contract import InputError
 from claire.bench.methods.base import run_method
 from claire.bench.metrics import nmi_ari
 from claire.bench.preprocess import preprocess

@@ -13,8 +13,9 @@ import torch
 from helpers.data import kang_preprocessed
 from helpers.scoring import Mixing, baseline_mixing, mixing
 
+from claire.bench.competitors import insct
 from claire.bench.contract import InputError
-from claire.bench.methods import insct, pca
+from claire.bench.methods import pca
 from claire.bench.methods.base import run_method
 from claire.bench.metrics import nmi_ari
 from claire.bench.preprocess import preprocess

@@ -9,8 +9,9 @@ import torch
 from helpers.data import kang_preprocessed
 from helpers.scoring import baseline_mixing, mixing
 
+from claire.bench.competitors import mat2
 from claire.bench.contract import AdapterResult, InputError
-from claire.bench.methods import mat2, pca
+from claire.bench.methods import pca
 from claire.bench.metrics import nmi_ari
 from claire.bench.preprocess import preprocess
 from claire.bench.simulate import simulate_counts

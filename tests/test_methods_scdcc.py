@@ -15,8 +15,8 @@ from helpers.data import kang_preprocessed
 from helpers.scoring import baseline_mixing, mixing
 from scipy.stats import nbinom
 
+from claire.bench.competitors import scdcc
 from claire.bench.contract import InputError
-from claire.bench.methods import scdcc
 from claire.bench.methods.base import run_method
 from claire.bench.metrics import nmi_ari
 from claire.bench.preprocess import preprocess

@@ -11,8 +11,9 @@ import torch
 from helpers.data import kang_preprocessed
 from helpers.scoring import baseline_mixing, mixing
 
+from claire.bench.competitors import smile
 from claire.bench.contract import AdapterResult, InputError
-from claire.bench.methods import pca, smile
+from claire.bench.methods import pca
 from claire.bench.metrics import nmi_ari
 from claire.bench.preprocess import preprocess
 from claire.bench.simulate import simulate_counts

@@ -12,7 +12,7 @@ import pytest
 import torch
 from sklearn.metrics import adjusted_rand_score
 
-from claire.bench.methods._deep_clustering import louvain_init
+from claire.bench.competitors._deep_clustering import louvain_init
 from claire.bench.plots.umap import compute_umap
 
 N_CELLS = 20_000

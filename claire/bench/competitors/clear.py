@@ -50,14 +50,14 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from claire.bench.contract import AdapterResult, InputError
-from claire.bench.methods._contrastive import (
+from claire.bench.competitors._contrastive import (
     batch_codes,
     check_snapshot_epochs,
     dense_float32,
     run_epochs,
     standardize,
 )
+from claire.bench.contract import AdapterResult, InputError
 from claire.train import resolve_device, seeded
 
 log = logging.getLogger(__name__)

@@ -4,9 +4,9 @@ as the CLAIRE authors ran it (CLAIRE-release ``reproducibility/MAT``).
 
 Input: the log-normalised HVGs, each cell L1-normalised and multiplied by the number of
 genes G. Anchors: Seurat-style scored anchors in both directions
-(:func:`claire.anchor_score.find_scored_anchors`: the project's CCA + MNN seeds, scored
-by shared neighbours among k_score = 30 within- and cross-batch neighbours with Seurat's
-1 %/90 % quantile rescaling); the CLAIRE authors fed Seurat's own anchors.
+(:func:`~claire.bench.competitors.anchor_score.find_scored_anchors`: the project's CCA +
+MNN seeds, scored by shared neighbours among k_score = 30 within- and cross-batch
+neighbours with Seurat's 1 %/90 % quantile rescaling); the CLAIRE authors fed Seurat's own anchors.
 
 Stage 1 trains the encoder E (G -> G/4 -> G/8 -> 20, ReLU, no dropout) on triplets: for
 every cell with anchors a uniformly drawn partner p (score s_p) and a uniformly drawn
@@ -49,7 +49,7 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm.auto import tqdm
 
-from claire.anchor_score import find_scored_anchors
+from claire.bench.competitors.anchor_score import find_scored_anchors
 from claire.bench.contract import AdapterResult, InputError
 from claire.bench.methods.pca import scaled_pca
 from claire.train import resolve_device, seeded

@@ -66,9 +66,8 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm.auto import tqdm
 
-from claire.bench.contract import LABEL, AdapterResult, InputError
-from claire.bench.methods._contrastive import batch_codes
-from claire.bench.methods._deep_clustering import (
+from claire.bench.competitors._contrastive import batch_codes
+from claire.bench.competitors._deep_clustering import (
     Snapshots,
     cluster_means,
     delta_label,
@@ -79,6 +78,7 @@ from claire.bench.methods._deep_clustering import (
     soft_assign,
     target_distribution,
 )
+from claire.bench.contract import LABEL, AdapterResult, InputError
 from claire.train import resolve_device, seeded
 
 log = logging.getLogger(__name__)

@@ -59,13 +59,13 @@ import torch
 from sklearn.neighbors import NearestNeighbors
 from torch import nn
 
-from claire.bench.contract import AdapterResult, InputError
-from claire.bench.methods._contrastive import (
+from claire.bench.competitors._contrastive import (
     batch_codes,
     check_snapshot_epochs,
     dense_float32,
     run_epochs,
 )
+from claire.bench.contract import AdapterResult, InputError
 from claire.bench.methods.pca import scaled_pca
 from claire.train import resolve_device, seeded
 

@@ -56,8 +56,7 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from claire.bench.contract import AdapterResult, InputError
-from claire.bench.methods._deep_clustering import (
+from claire.bench.competitors._deep_clustering import (
     KerasEarlyStopping,
     Snapshots,
     delta_label,
@@ -69,6 +68,7 @@ from claire.bench.methods._deep_clustering import (
     soft_assign,
     target_distribution,
 )
+from claire.bench.contract import AdapterResult, InputError
 from claire.train import resolve_device, seeded
 
 log = logging.getLogger(__name__)
