@@ -10,8 +10,9 @@ import torch
 from helpers.data import simulated_data
 
 from claire import Claire, integrate
+from claire.device import resolve_device
 from claire.params import ClaireParams
-from claire.train import resolve_device, train_claire
+from claire.train import train_claire
 
 # the paper preset: epochs as given, no floor on optimiser steps (claire.schedule)
 FAST = {"preset": "paper", "epochs": 3, "refine_epoch": 2, "device": "cpu"}

@@ -58,7 +58,7 @@ from claire.bench.competitors._contrastive import (
     standardize,
 )
 from claire.bench.contract import AdapterResult, InputError
-from claire.train import resolve_device, seeded
+from claire.device import resolve_device, seeded
 
 log = logging.getLogger(__name__)
 

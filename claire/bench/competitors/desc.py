@@ -69,7 +69,7 @@ from claire.bench.competitors._deep_clustering import (
     target_distribution,
 )
 from claire.bench.contract import AdapterResult, InputError
-from claire.train import resolve_device, seeded
+from claire.device import resolve_device, seeded
 
 log = logging.getLogger(__name__)
 

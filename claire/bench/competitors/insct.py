@@ -67,7 +67,7 @@ from claire.bench.competitors._contrastive import (
 )
 from claire.bench.contract import AdapterResult, InputError
 from claire.bench.methods.pca import scaled_pca
-from claire.train import resolve_device, seeded
+from claire.device import resolve_device, seeded
 
 log = logging.getLogger(__name__)
 

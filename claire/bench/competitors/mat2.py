@@ -52,7 +52,7 @@ from tqdm.auto import tqdm
 from claire.bench.competitors.anchor_score import find_scored_anchors
 from claire.bench.contract import AdapterResult, InputError
 from claire.bench.methods.pca import scaled_pca
-from claire.train import resolve_device, seeded
+from claire.device import resolve_device, seeded
 
 log = logging.getLogger(__name__)
 

@@ -39,7 +39,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from claire.bench.contract import AdapterResult, InputError
-from claire.train import resolve_device, seeded
+from claire.device import resolve_device, seeded
 
 log = logging.getLogger(__name__)
 
