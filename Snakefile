@@ -2,6 +2,7 @@
 
 import sys
 
+from snakemake.logging import logger
 from snakemake.utils import min_version, validate
 
 min_version("8.10")
@@ -10,7 +11,9 @@ min_version("8.10")
 # registry and the config checks need PyYAML, nothing heavy).
 sys.path.insert(0, workflow.basedir)
 
-from claire.bench.registry import check_config_layout
+from claire.bench.config_check import ConfigError, check_config, schema_problems
+
+SCHEMA = f"{workflow.basedir}/workflow/schemas/config.schema.yaml"
 
 # The default run; a --configfile on the command line (e.g. config/paper.yaml) replaces it
 # instead of being merged into it, so its datasets and methods are exactly the ones run.
@@ -19,8 +22,19 @@ if not workflow.overwrite_configfiles:
     configfile: "config/config.yaml"
 
 
-check_config_layout(config)
-validate(config, "workflow/schemas/config.schema.yaml")
+# Every problem of the config that can be found now (layout, schema, method and parameter
+# names, local dataset files, precomputed embeddings), all at once, before any job starts.
+CONFIG_SOURCE = ", ".join(
+    str(path) for path in (workflow.overwrite_configfiles or ["config/config.yaml"])
+)
+problems = schema_problems(config, SCHEMA)
+if not problems:
+    validate(config, SCHEMA)
+    problems, warnings = check_config(config, workflow.basedir)
+    for warning in warnings:
+        logger.warning(f"{CONFIG_SOURCE}: {warning}")
+if problems:
+    raise ConfigError(CONFIG_SOURCE, problems)
 
 
 include: "workflow/rules/common.smk"

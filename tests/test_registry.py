@@ -105,7 +105,7 @@ def test_workflow_refuses_an_old_config_and_an_unknown_method(tmp_path):
     unknown = {"datasets": {"tiny": tiny_dataset()}, "methods": ["pca", "no_such_method"]}
     proc = run_snakemake(tmp_path / "unknown", unknown, extra=("-n",))
     assert proc.returncode != 0
-    assert "['no_such_method'] are not in the method registry" in proc.stdout + proc.stderr
+    assert "methods[1]: 'no_such_method' is not a registered method" in proc.stdout + proc.stderr
 
 
 def test_metric_identity_is_derived_from_one_registry():

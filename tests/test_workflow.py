@@ -78,9 +78,12 @@ def test_bad_input_fails_with_clear_error_and_no_partial_output(tmp_path):
     }
     proc = run_snakemake(tmp_path, config, targets=("results/data/onebatch/raw.h5ad",))
     assert proc.returncode != 0
-    log = (tmp_path / "results/logs/raw_data/onebatch.log").read_text()
-    assert "only 1 batch in obs['batch']" in log
-    assert not list((tmp_path / "results/data").rglob("*.h5ad*"))
+    # found while the workflow is parsed (obs only), before any job: nothing written
+    assert (
+        "datasets.onebatch.batch_key: obs['batch'] of "
+        f"{path} has only 1 batch value; integration needs at least two batches"
+    ) in proc.stderr
+    assert not (tmp_path / "results").exists()
 
 
 def test_schema_rejects_bad_config_naming_the_key(tmp_path):
@@ -94,8 +97,9 @@ def test_schema_rejects_bad_config_naming_the_key(tmp_path):
     proc = run_snakemake(tmp_path, config, extra=("-n",))
     assert proc.returncode != 0
     output = proc.stdout + proc.stderr
-    assert "instance['on_method_error']" in output
-    assert "'ignore' is not one of" in output
+    line = "on_method_error: 'ignore' is not one of ['record', 'raise'] (schema rule: enum)"
+    assert f"{tmp_path / 'config.yaml'}: {line}" in output
+    assert "properties:" not in output  # the key and the rule, not the whole schema
     assert not (tmp_path / "results").exists()  # failed before any job ran
 
 

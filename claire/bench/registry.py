@@ -299,8 +299,8 @@ _MOVED = (
 )
 
 
-def check_config_layout(config: Mapping[str, Any]) -> None:
-    """Raise RegistryError naming what moved when ``config`` uses the old layout."""
+def config_layout_problems(config: Mapping[str, Any]) -> list[str]:
+    """What moved, one line per key, when ``config`` uses the old layout (else [])."""
     problems = []
     methods = config.get("methods")
     if isinstance(methods, Mapping):
@@ -314,6 +314,12 @@ def check_config_layout(config: Mapping[str, Any]) -> None:
     report = config.get("report") or {}
     if isinstance(report, Mapping) and "sensitivity" in report:
         problems.append("report.sensitivity moved to the top-level key `sensitivity`")
+    return problems
+
+
+def check_config_layout(config: Mapping[str, Any]) -> None:
+    """Raise RegistryError naming what moved when ``config`` uses the old layout."""
+    problems = config_layout_problems(config)
     if problems:
         raise RegistryError("config uses the old layout:\n- " + "\n- ".join(problems))
 

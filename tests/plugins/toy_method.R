@@ -10,7 +10,9 @@ suppressPackageStartupMessages({
 
 dir <- commandArgs(trailingOnly = TRUE)[1]
 params <- fromJSON(file.path(dir, "params.json"))
-n_comps <- if (is.null(params$n_comps)) 10 else params$n_comps
+# The parameters and their defaults (the workflow checks config parameters against these names).
+DEFAULTS <- list(n_comps = 10)
+n_comps <- if (is.null(params$n_comps)) DEFAULTS$n_comps else params$n_comps
 set.seed(params$seed)
 cells <- read.csv(file.path(dir, "cells.csv"), stringsAsFactors = FALSE)
 logcounts <- t(as.matrix(readMM(file.path(dir, "logcounts.mtx"))))  # cells x genes

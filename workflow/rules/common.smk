@@ -11,6 +11,7 @@ from pathlib import Path
 from snakemake.logging import logger
 
 from claire.bench import registry as reg
+from claire.bench.config_check import dataset_available
 
 RESULTS = config["results"]
 SEED = config["seed"]
@@ -29,17 +30,10 @@ INTEGRATE_BENCHMARK = (
 )
 
 
-def is_available(spec):
-    """False only for an optional local h5ad source whose file does not exist."""
-    source = spec["source"]
-    missing = source["type"] == "h5ad" and not Path(source["path"]).exists()
-    return not (missing and source["optional"])
-
-
 def _available_datasets():
     datasets = {}
     for name, spec in config["datasets"].items():
-        if is_available(spec):
+        if dataset_available(spec):
             datasets[name] = spec
         else:
             logger.info(
