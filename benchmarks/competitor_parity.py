@@ -28,6 +28,7 @@ sys.path.insert(0, str(ROOT))
 
 import pandas as pd  # noqa: E402
 import torch  # noqa: E402
+import yaml  # noqa: E402
 
 from benchmarks.parity.common import (  # noqa: E402
     DATASETS,
@@ -54,6 +55,13 @@ def main() -> None:
     parser.add_argument("--sides", nargs="*", default=["authors", "ours"])
     parser.add_argument("--scratch", type=Path, default=None, help="default /tmp/parity_<method>")
     parser.add_argument("--threads", type=int, default=1, help="torch threads")
+    parser.add_argument(
+        "--set",
+        nargs="*",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override the module's SETTINGS (both sides), e.g. lr=1 cos=true",
+    )
     parser.add_argument("--out", type=Path, default=None, help="folder for CSV tables")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
@@ -62,6 +70,12 @@ def main() -> None:
     torch.set_num_threads(args.threads)
 
     method = load_method(args.method)
+    settings = getattr(method, "SETTINGS", {})
+    for item in args.set:
+        key, _, value = item.partition("=")
+        if key not in settings:
+            parser.error(f"--set {key}: {args.method} settings are {sorted(settings)}")
+        settings[key] = yaml.safe_load(value)
     epochs = method.DEFAULT_EPOCHS if args.epochs is None else args.epochs
     evals = eval_list(
         method.DEFAULT_EVAL_EPOCHS if args.eval_epochs is None else args.eval_epochs, epochs
@@ -74,7 +88,7 @@ def main() -> None:
     )
     print(
         f"{method.NAME}: {method.DESCRIPTION}\nepochs {epochs}, evaluated at {evals}, "
-        f"seeds {args.seeds}, torch threads {args.threads}",
+        f"seeds {args.seeds}, torch threads {args.threads}, settings {settings}",
         flush=True,
     )
     for name in args.datasets:
