@@ -1,0 +1,98 @@
+"""benchmarks/competitor_parity.py's harness (benchmarks/parity/): the shared helpers, and,
+when a checkout of the authors' code is named by PARITY_CLEAR_CHECKOUT /
+PARITY_SMILE_CHECKOUT, a short run of each side (same seed: same initial embedding)."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from benchmarks.parity import common  # noqa: E402
+from benchmarks.parity.common import ParityRun  # noqa: E402
+
+
+def test_eval_list_keeps_range_and_adds_last_epoch():
+    assert common.eval_list([0, 5, 50, -1], 20) == [0, 5, 20]
+
+
+def test_copy_and_patch_copies_patches_and_records(tmp_path):
+    checkout = tmp_path / "authors"
+    (checkout / "pkg").mkdir(parents=True)
+    (checkout / "pkg" / "model.py").write_text("x = torch.zeros(1).cuda()\ny = 1\n")
+    (checkout / "other.py").write_text("z = 2\n")
+    scratch = common.copy_and_patch(
+        checkout, tmp_path / "scratch", ["pkg"], {"pkg/model.py": [(".cuda()", "")]}, "pkg/model.py"
+    )
+    assert (scratch / "pkg" / "model.py").read_text().startswith("x = torch.zeros(1)\n")
+    assert not (scratch / "other.py").exists()
+    assert "1 x '.cuda()'" in (scratch / "PATCHES.txt").read_text()
+    assert "cuda" in (checkout / "pkg" / "model.py").read_text()  # the checkout is untouched
+    with pytest.raises(SystemExit, match="not found"):
+        common.copy_and_patch(
+            checkout, tmp_path / "s2", ["pkg"], {"pkg/model.py": [("absent", "")]}, "pkg"
+        )
+
+
+def test_import_fresh_reimports_from_the_named_folder(tmp_path):
+    for name, value in (("a", 1), ("b", 2)):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "parity_probe_mod.py").write_text(f"VALUE = {value}\n")
+    (first,) = common.import_fresh(tmp_path / "a", ["parity_probe_mod"])
+    (second,) = common.import_fresh(tmp_path / "b", ["parity_probe_mod"])
+    assert (first.VALUE, second.VALUE) == (1, 2)
+
+
+def test_summary_table_mean_and_half_range_per_side():
+    table = pd.DataFrame(
+        {
+            "run": ["authors:s0", "authors:s1", "ours:s0", "ours:s1"],
+            "epoch": [5, 5, 5, 5],
+            "NMI": [0.5, 0.7, 0.6, 0.6],
+        }
+    )
+    summary = common.summary_table(table)
+    assert summary.loc[5, ("authors", "NMI")] == "0.6 ±0.1"
+    assert summary.loc[5, ("ours", "NMI")] == "0.6 ±0.0"
+
+
+def test_loss_table_aligns_runs_and_extra_series():
+    runs = {"a": ParityRun(losses=[3.0, 2.0], extra={"acc": [10.0, 20.0]}), "b": ParityRun([1.0])}
+    table = common.loss_table(runs)
+    assert list(table.columns) == ["a", "a acc", "b"]
+    assert table.loc[2, "a acc"] == 20.0 and np.isnan(table.loc[2, "b"])
+
+
+def _checkout(variable: str) -> Path:
+    path = os.environ.get(variable)
+    if not path or not Path(path).exists():
+        pytest.skip(f"{variable} does not name a checkout of the authors' code")
+    return Path(path)
+
+
+@pytest.mark.parametrize(
+    ("method", "variable", "epochs"),
+    [("clear", "PARITY_CLEAR_CHECKOUT", 2), ("smile", "PARITY_SMILE_CHECKOUT", 1)],
+)
+def test_authors_and_ours_start_from_the_same_model(method, variable, epochs, tmp_path):
+    """Same seed, same data: both sides build the same initial weights (epoch-0 embeddings
+    equal), then train for a few epochs with finite losses."""
+    checkout = _checkout(variable)
+    module = common.load_method(method)
+    data = common.load_dataset("kang" if method == "smile" else "kang_small", max_cells=600)
+    if data is None:
+        pytest.skip("real test data not found")
+    patched = module.prepare_authors(checkout, tmp_path / "scratch")
+    theirs = module.run_authors(patched, data, 0, epochs, [0, epochs])
+    ours = module.run_ours(data, 0, epochs, [0, epochs])
+    np.testing.assert_allclose(theirs.embeddings[0], ours.embeddings[0], rtol=1e-4, atol=1e-5)
+    assert len(theirs.losses) == len(ours.losses) == epochs
+    assert np.isfinite(theirs.losses + ours.losses).all()
+    assert set(theirs.embeddings) == set(ours.embeddings) == {0, epochs}
