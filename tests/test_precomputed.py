@@ -43,9 +43,9 @@ def test_each_file_type_gives_the_embedding_in_the_dataset_order(kind, tmp_path,
 
 def test_missing_extra_and_reordered_cells_are_named(target):
     expected = _cells(6)
-    with pytest.raises(InputError, match=r"1 cells of the dataset are missing \(c5\)"):
+    with pytest.raises(InputError, match=r"1 cell of the dataset is missing \(c5\)"):
         precomputed.check_cells(expected[:5], expected, "f")
-    with pytest.raises(InputError, match=r"1 cells are not in the dataset \(x\)"):
+    with pytest.raises(InputError, match=r"1 cell is not in the dataset \(x\)"):
         precomputed.check_cells(expected.append(pd.Index(["x"])), expected, "f")
     swapped = pd.Index(["c1", "c0", "c2", "c3", "c4", "c5"])
     with pytest.raises(InputError, match=r"2 cells are in another order.*\(c1, c0\)"):

@@ -45,13 +45,15 @@ def to_standard_raw(
     counts_layer: str | None = None,
     name: str = "dataset",
     integer_counts: bool = True,
+    not_log_transformed: bool = False,
 ) -> ad.AnnData:
     """Return a new AnnData that follows the raw contract.
 
     Counts are taken from ``layers[counts_layer]`` (or ``X``), the batch and label
     columns are copied to ``obs["batch"]`` / ``obs["cell_type"]``; the original obs
     columns are kept. ``integer_counts=False`` accepts non-negative non-integer values
-    (some public "counts" are not integers, e.g. one batch of scIB's Immune data).
+    (some public "counts" are not integers, e.g. one batch of scIB's Immune data), except
+    values that look log-normalised unless ``not_log_transformed`` (see validate_raw).
     Raises :class:`InputError` on any violation.
     """
     for key, role in ((batch_key, "batch_key"), (label_key, "label_key")):
@@ -68,16 +70,28 @@ def to_standard_raw(
     obs[BATCH] = _as_category(obs[batch_key], name, batch_key)
     obs[LABEL] = _as_category(obs[label_key], name, label_key)
     raw = ad.AnnData(X=_as_csr_float32(counts, name), obs=obs, var=adata.var.copy())
-    return validate_raw(raw, name=name, integer_counts=integer_counts)
+    try:
+        return validate_raw(raw, name, True, integer_counts, not_log_transformed)
+    except InputError as error:
+        if _COUNTS_HINT in str(error) and counts_layer is None:
+            layers = ", ".join(map(str, adata.layers)) or "none"
+            raise InputError(f"{error}; layers of the file: {layers}") from None
+        raise
 
 
 def validate_raw(
-    adata: ad.AnnData, name: str = "dataset", counts: bool = True, integer_counts: bool = True
+    adata: ad.AnnData,
+    name: str = "dataset",
+    counts: bool = True,
+    integer_counts: bool = True,
+    not_log_transformed: bool = False,
 ) -> ad.AnnData:
     """Check the raw contract and return the (possibly fixed) AnnData.
 
     Safe fixes are logged: duplicated names are made unique, all-zero cells and genes
-    are dropped. Everything else raises :class:`InputError`.
+    are dropped. Everything else raises :class:`InputError`. Values that look
+    log-normalised are refused even with ``integer_counts=False`` unless
+    ``not_log_transformed`` says they are not.
     """
     n_obs, n_vars = adata.shape
     if n_obs == 0 or n_vars == 0:
@@ -102,16 +116,50 @@ def validate_raw(
     if counts and data.size:
         if data.min() < 0:
             raise InputError(f"{name}: X has negative values; raw counts are expected")
-        if integer_counts and not np.all(data == np.round(data)):
-            raise InputError(
-                f"{name}: X has non-integer values; raw counts are expected "
-                "(set counts_layer if the counts live in a layer, or integer_counts: false)"
-            )
+        _check_counts(X, adata.obs[BATCH], name, integer_counts, not_log_transformed)
     if X.nnz == 0:
         raise InputError(f"{name}: X is all zeros")
     adata = _drop_empty(adata, name)
     _make_unique(adata, name)
     return adata
+
+
+# log1p of counts normalised to 1e4 per cell stays below ~10 (log1p(1e6) = 13.8); raw and
+# non-integer counts of real cells reach far higher.
+LOG_MAX = 20.0
+_COUNTS_HINT = "set counts_layer to the layer that holds the raw counts"
+
+
+def _check_counts(
+    X: sp.csr_matrix, batch: pd.Series, name: str, integer_counts: bool, not_log_transformed: bool
+) -> None:
+    """Refuse values that look log-normalised (in a batch, most cells hold non-integer
+    values and none above LOG_MAX) and, with ``integer_counts``, any non-integer value."""
+    fractional = X.data != np.round(X.data)
+    if not fractional.any():
+        return
+    rows = np.repeat(np.arange(X.shape[0]), np.diff(X.indptr))
+    non_integer = np.zeros(X.shape[0], dtype=bool)
+    non_integer[rows[fractional]] = True
+    cell_max = np.asarray(X.max(axis=1).todense()).ravel()
+    log_like = pd.Series(non_integer & (cell_max < LOG_MAX)).groupby(batch.to_numpy()).mean()
+    looks_log = [str(b) for b, share in log_like.items() if share > 0.5]
+    if looks_log and not not_log_transformed:
+        n_low = int((non_integer & (cell_max < LOG_MAX)).sum())
+        where = "" if len(looks_log) == log_like.size else f" in batch(es) {', '.join(looks_log)}"
+        raise InputError(
+            f"{name}: X looks log-normalised{where} ({n_low} of {X.shape[0]} cells hold "
+            f"non-integer values with a maximum below {LOG_MAX:g}); raw counts are expected: "
+            f"{_COUNTS_HINT} (if these values really are not log-transformed: "
+            "integer_counts: false and not_log_transformed: true)"
+        )
+    if integer_counts:
+        n_cells = int(non_integer.sum())
+        cells = "1 cell" if n_cells == 1 else f"{n_cells} cells"
+        raise InputError(
+            f"{name}: X has non-integer values in {cells}; raw counts are expected: "
+            f"{_COUNTS_HINT}, or integer_counts: false if these are non-integer counts"
+        )
 
 
 def _drop_empty(adata: ad.AnnData, name: str) -> ad.AnnData:

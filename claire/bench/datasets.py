@@ -10,6 +10,7 @@ from typing import Any
 import anndata as ad
 
 from claire.bench.contract import InputError, to_standard_raw
+from claire.bench.h5ad_files import read_h5ad
 from claire.bench.simulate import simulate_counts
 
 log = logging.getLogger(__name__)
@@ -34,10 +35,7 @@ def load_raw(
         params.setdefault("seed", seed)
         raw = simulate_counts(**params)
     elif kind == "h5ad":
-        path = Path(source["path"])
-        if not path.exists():
-            raise InputError(f"{name}: h5ad file {path} does not exist")
-        adata = ad.read_h5ad(path)
+        adata = read_h5ad(Path(source["path"]))
         raw = to_standard_raw(
             adata,
             spec["batch_key"],
@@ -45,6 +43,7 @@ def load_raw(
             spec.get("counts_layer"),
             name=name,
             integer_counts=spec.get("integer_counts", True),
+            not_log_transformed=spec.get("not_log_transformed", False),
         )
     elif kind == "download":
         from claire.bench.convert import convert_source
@@ -59,6 +58,7 @@ def load_raw(
             spec.get("counts_layer"),
             name=name,
             integer_counts=spec.get("integer_counts", True),
+            not_log_transformed=spec.get("not_log_transformed", False),
         )
     else:
         raise InputError(f"{name}: unknown source type {kind!r}")

@@ -27,9 +27,10 @@ def preprocess(
     target_sum: float = 1e4,
     name: str = "dataset",
     integer_counts: bool = True,
+    not_log_transformed: bool = False,
 ) -> ad.AnnData:
     """Return the preprocessed AnnData (X = log-normalised HVGs, layers["counts"])."""
-    adata = validate_raw(adata.copy(), name=name, integer_counts=integer_counts)
+    adata = validate_raw(adata.copy(), name, True, integer_counts, not_log_transformed)
     sc.pp.filter_genes(adata, min_cells=min_cells)
     if adata.n_vars == 0:
         raise InputError(f"{name}: no gene is expressed in at least {min_cells} cells")

@@ -12,6 +12,7 @@ from snakemake.logging import logger
 
 from claire.bench import registry as reg
 from claire.bench.config_check import dataset_available
+from claire.bench.methods.signature import code_files
 
 RESULTS = config["results"]
 SEED = config["seed"]
@@ -168,14 +169,20 @@ def has_snapshots(run, dataset):
 
 
 def integrate_extra_inputs(wildcards):
-    """Files a run reads besides the preprocessed data: its R script or its embedding, and
-    in the scaling experiment the same run on the next smaller size (`previous`)."""
+    """Files a run reads besides the preprocessed data: its code (adapter module or plug-in
+    file, R script; CLAIRE's core), so that editing it reruns the method and what depends
+    on it; a precomputed embedding (once it exists: a missing one is a failed run); in the
+    scaling experiment, the same run on the next smaller size (`previous`)."""
     spec = spec_of(wildcards.method)
     extra = {}
     if spec.runner == "rscript":
         extra["script"] = str(Path(workflow.basedir) / spec.script)
+    else:
+        extra["code"] = code_files(spec, Path(workflow.basedir))
     if spec.runner == "precomputed":
-        extra["embedding"] = run_params(wildcards.method, wildcards.dataset)["file"]
+        embedding = run_params(wildcards.method, wildcards.dataset)["file"]
+        if Path(embedding).exists():
+            extra["embedding"] = embedding
     smaller = smaller_scaling_dataset(wildcards.dataset)
     if smaller is not None:
         extra["previous"] = INTEGRATION.format(

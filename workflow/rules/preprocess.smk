@@ -24,5 +24,8 @@ rule preprocess:
         integer_counts=lambda wildcards: ALL_DATASETS[wildcards.dataset][
             "integer_counts"
         ],
+        not_log_transformed=lambda wildcards: ALL_DATASETS[wildcards.dataset][
+            "not_log_transformed"
+        ],
     script:
         "../scripts/preprocess.py"

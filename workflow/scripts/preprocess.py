@@ -15,6 +15,7 @@ def main() -> None:
         min_cells=snakemake.params.min_cells,
         name=snakemake.wildcards.dataset,
         integer_counts=snakemake.params.integer_counts,
+        not_log_transformed=snakemake.params.not_log_transformed,
     )
     write_h5ad_atomic(out, snakemake.output[0])
 

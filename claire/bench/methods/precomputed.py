@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from claire.bench.contract import InputError
+from claire.bench.h5ad_files import read_h5ad
 
 SHOWN = 5  # cell ids named in an error message
 
@@ -39,19 +40,48 @@ def read_embedding_file(
         raise InputError(f"precomputed embedding {path} does not exist")
     suffix = path.suffix.lower()
     if suffix == ".h5ad":
-        adata = ad.read_h5ad(path)
+        adata = read_h5ad(path)
         if key not in adata.obsm:
             raise InputError(f"{path}: no obsm[{key!r}] (has {sorted(adata.obsm)})")
         return np.asarray(adata.obsm[key]), pd.Index(adata.obs_names.astype(str))
     if suffix in (".csv", ".tsv"):
         table = pd.read_csv(path, sep="\t" if suffix == ".tsv" else ",", index_col=0)
-        return table.to_numpy(dtype=np.float64), pd.Index(table.index.astype(str))
+        if _header_missing(table.columns):
+            shown = ", ".join(map(str, [table.index.name, *table.columns[:3]]))
+            raise InputError(
+                f"{path}: the header row is missing (the first line holds values: {shown}, "
+                "...); the first line must name the columns, e.g. cell,dim_0,dim_1,..."
+            )
+        try:
+            values = table.to_numpy(dtype=np.float64)
+        except ValueError as error:
+            raise InputError(f"{path}: non-numeric embedding values ({error})") from error
+        return values, pd.Index(table.index.astype(str))
     if suffix == ".npy":
         if cell_ids is None:
             raise InputError(f"{path}: a .npy embedding needs `cell_ids` (one id per line)")
         ids = Path(cell_ids).read_text().split()
         return np.load(path, allow_pickle=False), pd.Index(ids)
     raise InputError(f"{path}: unsupported embedding file type {suffix!r} (h5ad, csv, tsv, npy)")
+
+
+def _header_missing(columns: pd.Index) -> bool:
+    """Whether a table's column names are data: all numbers, but not the dimension numbers
+    0..d-1 or 1..d that a header may hold."""
+    try:
+        numbers = np.array([float(c) for c in columns])
+    except ValueError:
+        return False
+    d = len(numbers)
+    dimensions = np.array_equal(numbers, np.arange(d)) or np.array_equal(
+        numbers, np.arange(1, d + 1)
+    )
+    return not dimensions
+
+
+def _cells(n: int, singular: str, plural: str) -> str:
+    """ "1 cell is ..." / "3 cells are ..." """
+    return f"{n} cell {singular}" if n == 1 else f"{n} cells {plural}"
 
 
 def _few(ids: Sequence[str]) -> str:
@@ -67,14 +97,14 @@ def check_cells(found: pd.Index, expected: pd.Index, source: str) -> None:
     extra = found.difference(expected, sort=False)
     problems = []
     if len(missing):
-        problems.append(f"{len(missing)} cells of the dataset are missing ({_few(missing)})")
+        missed = _cells(len(missing), "of the dataset is missing", "of the dataset are missing")
+        problems.append(f"{missed} ({_few(missing)})")
     if len(extra):
-        problems.append(f"{len(extra)} cells are not in the dataset ({_few(extra)})")
+        problems.append(f"{_cells(len(extra), 'is', 'are')} not in the dataset ({_few(extra)})")
     if not problems and not found.equals(expected):
         moved = found[found != expected]
-        problems.append(
-            f"{len(moved)} cells are in another order than the dataset's ({_few(moved)})"
-        )
+        order = _cells(len(moved), "is", "are")
+        problems.append(f"{order} in another order than the dataset's ({_few(moved)})")
     if problems:
         raise InputError(f"{source}: " + "; ".join(problems))
 
