@@ -124,14 +124,21 @@ def test_csv_columns_are_the_documented_ones(tmp_path):
         "ari",
         "nmi",
         "casw",
+        "label_transfer",
+        "label_transfer_f1",
+        "trajectory",
+        "bras",
         "best_resolution",
     ]
-    assert raw_columns(extended=True)[-6:] == [
+    assert raw_columns(extended=True)[-9:] == [
         "ilisi",
         "clisi",
         "graph_conn",
         "isolated_labels",
         "pcr",
+        "cilisi",
+        "basw_apart",
+        "basw_overlap",
         "best_resolution",
     ]
     scores = pd.read_csv(io.StringIO(score_table(raw).to_csv(index=False)))

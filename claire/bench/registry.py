@@ -35,6 +35,8 @@ class Metric:
     ``function``: "module:callable" of a metric computed outside the built-in pass; it is
     called with a :class:`claire.bench.metrics.compute.MetricContext` and returns a float.
     The built-in metrics (function None) are computed by ``compute_all`` itself.
+    ``paper``: shown in the raw-metric table of the paper's layout (Table S1); the others
+    (downstream analyses, newer metrics) get their own table next to it.
     """
 
     name: str
@@ -45,6 +47,7 @@ class Metric:
     extended: bool = False
     colour: str = "#7F7F7F"
     function: str | None = None
+    paper: bool = True
 
 
 METRICS: tuple[Metric, ...] = (
@@ -58,13 +61,22 @@ METRICS: tuple[Metric, ...] = (
     Metric("graph_conn", "batch", "graph conn.", extended=True),
     Metric("isolated_labels", "bio", "isolated labels", extended=True),
     Metric("pcr", "batch", "PCR", extended=True),
+    # Downstream analyses (paper Note S2) and the field's newer metrics (issue 26): next to
+    # the paper's F1, never in it (in_score False).
+    Metric("label_transfer", "bio", "label transfer acc.", colour="#009E73", paper=False),
+    Metric("label_transfer_f1", "bio", "label transfer F1", colour="#66C2A5", paper=False),
+    Metric("trajectory", "bio", "trajectory cons.", colour="#F0E442", paper=False),
+    Metric("bras", "batch", "BRAS", colour="#3B5BA5", paper=False),
+    Metric("cilisi", "batch", "CiLISI", extended=True, paper=False),
+    Metric("basw_apart", "extra", "bASW apart", extended=True, paper=False),
+    Metric("basw_overlap", "extra", "bASW overlap", extended=True, paper=False),
 )
 
 
 def _derive() -> None:
     """(Re)compute the name lists that every table and figure reads from METRICS."""
     global METRIC_BY_NAME, CORE_METRICS, EXTENDED_METRICS, BATCH_METRICS, BIO_METRICS
-    global SCORED_METRICS, CURVE_METRICS
+    global SCORED_METRICS, CURVE_METRICS, BEYOND_PAPER_METRICS
     METRIC_BY_NAME = {m.name: m for m in METRICS}
     CORE_METRICS = tuple(m.name for m in METRICS if not m.extended)
     EXTENDED_METRICS = tuple(m.name for m in METRICS if m.extended)
@@ -72,6 +84,7 @@ def _derive() -> None:
     BIO_METRICS = tuple(m.name for m in METRICS if m.in_score and m.group == "bio")
     SCORED_METRICS = (*BATCH_METRICS, *BIO_METRICS)
     CURVE_METRICS = tuple(m.name for m in METRICS if m.curve)
+    BEYOND_PAPER_METRICS = tuple(m.name for m in METRICS if not m.paper)
 
 
 METRIC_BY_NAME: dict[str, Metric]
@@ -81,6 +94,7 @@ BATCH_METRICS: tuple[str, ...]
 BIO_METRICS: tuple[str, ...]
 SCORED_METRICS: tuple[str, ...]
 CURVE_METRICS: tuple[str, ...]
+BEYOND_PAPER_METRICS: tuple[str, ...]
 _derive()
 
 

@@ -24,13 +24,14 @@ from threadpoolctl import threadpool_limits
 
 from claire.bench import registry
 from claire.bench.contract import BATCH, EMBEDDING_KEY, LABEL, InputError, validate_embedding
-from claire.bench.metrics import extended
+from claire.bench.metrics import downstream, extended
 from claire.bench.metrics.clustering import (
     PAPER_RESOLUTIONS,
     SweepResult,
     knn_connectivities,
     louvain_sweep,
 )
+from claire.bench.metrics.downstream import LABEL_TRANSFER_K
 from claire.bench.metrics.kbet import kbet_acceptance
 from claire.bench.metrics.pairwise import PairwiseSummary, pairwise_summary
 from claire.bench.metrics.silhouette import (
@@ -56,6 +57,8 @@ class MetricSettings:
     lisi_k: int = 90
     n_jobs: int = 1
     dtype: str = "float32"
+    label_transfer_k: int = LABEL_TRANSFER_K
+    label_transfer_drop_first: bool = False
 
     def __post_init__(self) -> None:
         if self.k < 2:
@@ -68,6 +71,10 @@ class MetricSettings:
             raise ValueError(f"metrics.n_jobs must be at least 1, got {self.n_jobs}")
         if self.dtype not in ("float32", "float64"):
             raise ValueError(f"metrics.dtype must be float32 or float64, got {self.dtype!r}")
+        if self.label_transfer_k < 1:
+            raise ValueError(
+                f"metrics.label_transfer_k must be at least 1, got {self.label_transfer_k}"
+            )
 
     @classmethod
     def from_config(
@@ -201,13 +208,19 @@ def compute_all(
     x_pre: np.ndarray | None = None,
     embedding_key: str = EMBEDDING_KEY,
     timings: dict[str, float] | None = None,
+    pseudotimes: pd.DataFrame | None = None,
+    downstream_metrics: bool = True,
 ) -> dict[str, float]:
-    """Every metric of one embedding: basw, kbet, ari, nmi, casw, best_resolution (+ extended,
-    + the plug-in metrics of the metric registry).
+    """Every metric of one embedding: basw, kbet, ari, nmi, casw, best_resolution, label
+    transfer, BRAS, trajectory conservation (+ extended, + the plug-in metrics of the
+    metric registry).
 
     ``data`` is an AnnData (``obsm[embedding_key]``, ``obs["batch"]``, ``obs["cell_type"]``)
     or an (n_cells, d) array with ``batches`` and ``labels``. ``x_pre`` (the unintegrated
-    expression of the same cells) is needed for PCR when ``settings.extended``. When
+    expression of the same cells) is needed for PCR when ``settings.extended``.
+    ``pseudotimes`` (one column per lineage, true pseudotime, NaN off the lineage, rows in
+    the cells' order) enables trajectory conservation (NaN without). ``downstream_metrics``
+    False skips label transfer, BRAS and trajectory conservation (training curves). When
     given, ``timings`` receives the seconds of each step.
     """
     settings = settings or MetricSettings()
@@ -236,6 +249,10 @@ def compute_all(
                 graph, inputs.labels, settings.resolutions, settings.seed, settings.n_jobs
             )
         results.update(nmi=sweep.nmi, ari=sweep.ari, best_resolution=sweep.resolution)
+        if downstream_metrics:
+            results.update(
+                _downstream(inputs, settings, graph, knn_idx, knn_dist, pseudotimes, timings)
+            )
         if settings.extended:
             with _timed(timings, "extended"):
                 results.update(_extended(inputs, summary, settings, x_pre))
@@ -258,6 +275,41 @@ def compute_all(
     return results
 
 
+def _downstream(
+    inputs: MetricInputs,
+    settings: MetricSettings,
+    graph,
+    knn_idx: np.ndarray,
+    knn_dist: np.ndarray,
+    pseudotimes: pd.DataFrame | None,
+    timings: dict[str, float] | None,
+) -> dict[str, float]:
+    """Label transfer, BRAS and (with true pseudotimes) trajectory conservation."""
+    out: dict[str, float] = {}
+    with _timed(timings, "label transfer"):
+        transfer = downstream.label_transfer(
+            inputs.embedding,
+            inputs.batches,
+            inputs.labels,
+            k=settings.label_transfer_k,
+            drop_first=settings.label_transfer_drop_first,
+        )
+    out.update(label_transfer=transfer.accuracy, label_transfer_f1=transfer.macro_f1)
+    with _timed(timings, "bras"):
+        out["bras"] = extended.bras(inputs.embedding, inputs.labels, inputs.batches)
+    out["trajectory"] = float("nan")
+    if pseudotimes is not None:
+        if len(pseudotimes) != inputs.embedding.shape[0]:
+            raise InputError(
+                f"pseudotimes: {len(pseudotimes)} rows for {inputs.embedding.shape[0]} cells"
+            )
+        with _timed(timings, "trajectory conservation"):
+            out["trajectory"] = downstream.trajectory_conservation(
+                graph, knn_idx, knn_dist, inputs.labels, pseudotimes
+            )
+    return out
+
+
 def _extended(
     inputs: MetricInputs, summary: PairwiseSummary, settings: MetricSettings, x_pre
 ) -> dict[str, float]:
@@ -270,7 +322,12 @@ def _extended(
         "isolated_labels": extended.isolated_label_asw(
             label_silhouettes(summary, inputs.labels), inputs.labels, inputs.batches
         ),
+        "cilisi": extended.cilisi(
+            inputs.embedding, inputs.labels, inputs.batches, settings.lisi_k, settings.n_jobs
+        ),
     }
+    split = batch_asw_split_from_summary(summary, inputs.labels, inputs.batches)
+    out.update(basw_apart=split.apart, basw_overlap=split.overlap)
     if x_pre is None:
         log.warning("PCR skipped: the unintegrated data (x_pre) was not given")
         out["pcr"] = float("nan")

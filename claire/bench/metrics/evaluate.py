@@ -46,8 +46,12 @@ def metrics_record(
     settings: MetricSettings,
     x_pre: np.ndarray | None = None,
     repeat: int = 0,
+    pseudotimes: pd.DataFrame | None = None,
 ) -> dict[str, Any]:
     """The metrics JSON record of one integration result.
+
+    ``pseudotimes``: the true pseudotime of each lineage (columns), rows in the result's cell
+    order (:func:`pseudotime_table`), for trajectory conservation.
 
     Keys: dataset, method, repeat, status, error, n_cells, then (status "ok") the metric values,
     best_resolution, the seconds spent and the settings used.
@@ -67,7 +71,7 @@ def metrics_record(
     if "status" not in info:
         raise InputError(f"{method} on {dataset}: uns['integration']['status'] is missing")
     start = time.perf_counter()
-    values = compute_all(result, settings=settings, x_pre=x_pre)
+    values = compute_all(result, settings=settings, x_pre=x_pre, pseudotimes=pseudotimes)
     record.update(values)
     record["seconds"] = round(time.perf_counter() - start, 3)
     record["settings"] = settings.as_dict()
@@ -93,7 +97,12 @@ def training_curve(
             values = {m: final[m] for m in CURVE_METRICS}
             log.info("epoch %d: the final embedding, metrics taken from its record", epoch)
         else:
-            values = compute_all(result, settings=core, embedding_key=snapshot_key(epoch))
+            values = compute_all(
+                result,
+                settings=core,
+                embedding_key=snapshot_key(epoch),
+                downstream_metrics=False,
+            )
         rows.append({"epoch": epoch, **{m: values[m] for m in CURVE_METRICS}})
         log.info("epoch %d: %s", epoch, {m: round(values[m], 4) for m in CURVE_METRICS})
     if not epochs:
@@ -110,6 +119,21 @@ def unintegrated_matrix(preprocessed: ad.AnnData, result: ad.AnnData) -> np.ndar
         )
     x = preprocessed[result.obs_names].X
     return np.asarray(x.toarray() if hasattr(x, "toarray") else x, dtype=np.float32)
+
+
+def pseudotime_table(
+    preprocessed: ad.AnnData, result: ad.AnnData, keys: str | list[str]
+) -> pd.DataFrame:
+    """The true pseudotime columns ``keys`` of the preprocessed data (one per lineage, NaN
+    off the lineage), rows in the order of the result's cells."""
+    keys = [keys] if isinstance(keys, str) else list(keys)
+    missing = [k for k in keys if k not in preprocessed.obs.columns]
+    if missing:
+        raise InputError(f"pseudotime column(s) {missing} are not in the dataset's obs")
+    absent = result.obs_names.difference(preprocessed.obs_names)
+    if len(absent):
+        raise InputError(f"{len(absent)} cells of the integration result are not in the dataset")
+    return preprocessed.obs.loc[result.obs_names, keys].astype(float).reset_index(drop=True)
 
 
 def _json_value(value: Any) -> Any:

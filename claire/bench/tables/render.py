@@ -15,11 +15,17 @@ import numpy as np
 import pandas as pd
 
 from claire.bench.contract import STATUS_OK
-from claire.bench.registry import LABEL_USE_MARK, metric_label, metric_names
+from claire.bench.registry import (
+    BEYOND_PAPER_METRICS,
+    LABEL_USE_MARK,
+    metric_label,
+    metric_names,
+)
 from claire.bench.tables.scores import AGGREGATE_SCORES, summary_table
 
 LABEL_NOTE = f"{LABEL_USE_MARK} uses cell-type labels (not unsupervised)"
 FAILED = "failed"
+BEYOND_HEADING = "## Downstream and newer metrics (not in F1)"
 
 
 # ---- markdown ------------------------------------------------------------------------------
@@ -61,11 +67,26 @@ def _labelled(summary: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-def _raw_section(raw: pd.DataFrame, summary: pd.DataFrame) -> list[str]:
-    metrics = [m for m in metric_names(extended=True) if m in raw.columns]
-    columns = [*metrics, *AGGREGATE_SCORES]
+def _raw_section(
+    raw: pd.DataFrame,
+    summary: pd.DataFrame,
+    beyond: bool = False,
+    heading: str = "## Raw metrics",
+) -> list[str]:
+    """Raw metrics per dataset: the paper's (with the scores) or, ``beyond``, the downstream
+    and newer metrics (those with a value)."""
+    metrics = [
+        m
+        for m in metric_names(extended=True)
+        if m in raw.columns and (m in BEYOND_PAPER_METRICS) == beyond
+    ]
+    if beyond:
+        metrics = [m for m in metrics if raw[m].notna().any()]
+        if not metrics:
+            return []
+    columns = [*metrics, *([] if beyond else AGGREGATE_SCORES)]
     header = ["method", *(metric_label(c) for c in columns)]
-    lines = ["", "## Raw metrics"]
+    lines = ["", heading]
     for dataset, group in summary.sort_values(["dataset", "method"]).groupby("dataset"):
         lines += ["", f"### {dataset}", ""]
         rows = []
@@ -84,7 +105,8 @@ def _raw_section(raw: pd.DataFrame, summary: pd.DataFrame) -> list[str]:
                 ]
             )
         lines += _markdown_table(header, rows)
-        lines += _failures(raw[raw["dataset"] == dataset], group)
+        if not beyond:
+            lines += _failures(raw[raw["dataset"] == dataset], group)
     return lines
 
 
@@ -154,7 +176,8 @@ def benchmark_markdown(
     labels: Mapping[str, str] | None = None,
     uses_labels: Collection[str] | None = None,
 ) -> str:
-    """benchmark.md: raw metrics per dataset (like Table S1), F1 rankings, F1 overview.
+    """benchmark.md: raw metrics per dataset (like Table S1), F1 rankings, F1 overview, then
+    the downstream and newer metrics (label transfer, trajectory, BRAS, ...), not in F1.
 
     ``summary`` (summary.csv) is computed from ``raw`` and ``scores`` when not given.
     """
@@ -179,6 +202,7 @@ def benchmark_markdown(
     lines += _ranking_section(summary)
     lines += ["", "## F1 by dataset", ""]
     lines += _overview(summary)
+    lines += _raw_section(raw, summary, beyond=True, heading=BEYOND_HEADING)
     if summary["uses_labels"].astype(bool).any():
         lines += ["", LABEL_NOTE]
     return "\n".join(lines) + "\n"
