@@ -32,12 +32,14 @@ import yaml  # noqa: E402
 
 from benchmarks.parity.common import (  # noqa: E402
     DATASETS,
+    ParityRun,
     eval_list,
     load_dataset,
     load_method,
     loss_table,
     pca_scores,
     print_runs,
+    score_table,
 )
 
 METHODS = ("clear", "smile", "mat2", "scdcc")
@@ -95,23 +97,38 @@ def main() -> None:
         adata = load_dataset(name, seed=0, max_cells=args.max_cells)
         if adata is None:
             continue
-        runs = {}
-        for seed in args.seeds:
-            if "authors" in args.sides:
-                runs[f"authors:s{seed}"] = method.run_authors(patched, adata, seed, epochs, evals)
-            if "ours" in args.sides:
-                runs[f"ours:s{seed}"] = method.run_ours(adata, seed, epochs, evals)
+        runs: dict[str, ParityRun] = {}
+        tables: list[pd.DataFrame] = []
+        jobs = [(side, seed) for seed in args.seeds for side in ("authors", "ours")]
+        for side, seed in (job for job in jobs if job[0] in args.sides):
+            key = f"{side}:s{seed}"
+            if side == "authors":
+                runs[key] = method.run_authors(patched, adata, seed, epochs, evals)
+            else:
+                runs[key] = method.run_ours(adata, seed, epochs, evals)
+            tables.append(score_table({key: runs[key]}, adata))
+            last = tables[-1].iloc[-1].drop(["run", "epoch"]).round(3).to_dict()
+            print(
+                f"[{name}] {key}: {runs[key].seconds:.1f} s, final loss "
+                f"{runs[key].losses[-1] if runs[key].losses else float('nan'):.4f}, "
+                f"epoch {epochs}: {last}",
+                flush=True,
+            )
+            if args.out:  # after every run, so that an interrupted call keeps what finished
+                write_tables(args.out / f"{args.method}_{name}", runs, pd.concat(tables))
         title = (
             f"{method.NAME} on {name}: {adata.n_obs} cells x {adata.n_vars} HVGs, "
             f"{adata.obs['batch'].nunique()} batches, {adata.obs['cell_type'].nunique()} types"
         )
-        table = print_runs(title, runs, adata, pca_scores(adata))
-        if args.out:
-            args.out.mkdir(parents=True, exist_ok=True)
-            stem = args.out / f"{args.method}_{name}"
-            table.to_csv(f"{stem}_scores.csv", index=False)
-            loss_table(runs).to_csv(f"{stem}_losses.csv")
-            pd.Series({r: run.seconds for r, run in runs.items()}).to_csv(f"{stem}_seconds.csv")
+        print_runs(title, runs, adata, pca_scores(adata), pd.concat(tables))
+
+
+def write_tables(stem: Path, runs: dict[str, ParityRun], table: pd.DataFrame) -> None:
+    """``<stem>_scores.csv``, ``_losses.csv`` and ``_seconds.csv`` of the runs so far."""
+    stem.parent.mkdir(parents=True, exist_ok=True)
+    table.to_csv(f"{stem}_scores.csv", index=False)
+    loss_table(runs).to_csv(f"{stem}_losses.csv")
+    pd.Series({r: run.seconds for r, run in runs.items()}).to_csv(f"{stem}_seconds.csv")
 
 
 if __name__ == "__main__":

@@ -304,9 +304,14 @@ def summary_table(table: pd.DataFrame) -> pd.DataFrame:
 
 
 def print_runs(
-    title: str, runs: dict[str, ParityRun], adata: ad.AnnData, baseline: dict[str, float]
+    title: str,
+    runs: dict[str, ParityRun],
+    adata: ad.AnnData,
+    baseline: dict[str, float],
+    table: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
-    """Print losses, wall time, notes and scores of ``runs``; return the score table."""
+    """Print losses, wall time, notes and scores of ``runs`` (``table``: their
+    :func:`score_table`, computed here when not given); return the score table."""
     print(f"\n=== {title}", flush=True)
     with pd.option_context("display.max_rows", 500, "display.width", 250):
         print(loss_table(runs).round(4).to_string())
@@ -316,7 +321,7 @@ def print_runs(
                 f"{name}: {run.seconds:.1f} s wall (training + snapshots){'; ' if notes else ''}"
                 f"{notes}"
             )
-        table = score_table(runs, adata)
+        table = score_table(runs, adata) if table is None else table
         if not table.empty:
             print(table.set_index(["epoch", "run"]).unstack("run").round(3).to_string())
             print("mean ±half-range over seeds:")
