@@ -49,7 +49,7 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm.auto import tqdm
 
-from claire.bench.competitors.anchor_score import find_scored_anchors
+from claire.bench.competitors.anchor_score import ScoredAnchors, find_scored_anchors
 from claire.bench.contract import AdapterResult, InputError
 from claire.bench.methods.pca import scaled_pca
 from claire.device import resolve_device, seeded
@@ -458,6 +458,29 @@ def embed_reconstruction(rec: np.ndarray, n_pcs: int, seed: int, output: str) ->
     return scaled_pca(work, n_comps=n_pcs, seed=seed, max_value=None).astype(np.float32)
 
 
+def scored_anchors(
+    adata: ad.AnnData,
+    batch_key: str,
+    seed: int,
+    *,
+    k_anchor: int = 5,
+    n_cca: int = 30,
+    k_filter: int | None = 200,
+    k_score: int = 30,
+) -> ScoredAnchors:
+    """The Seurat-scored anchors (both directions) that :func:`run` trains stage 1 on;
+    the parity check feeds the same table to the authors' ``BuildMAT2``."""
+    return find_scored_anchors(
+        adata.X,
+        adata.obs[batch_key].to_numpy(),
+        k_anchor=k_anchor,
+        n_components=n_cca,
+        k_filter=k_filter,
+        k_score=k_score,
+        seed=seed,
+    )
+
+
 def run(
     adata: ad.AnnData,
     batch_key: str,
@@ -488,15 +511,8 @@ def run(
         raise InputError(f"mat2: obs[{batch_key!r}] is missing")
     if output not in ("pca", "reconstruction"):
         raise InputError(f"mat2: output must be 'pca' or 'reconstruction', got {output!r}")
-    batch = adata.obs[batch_key].to_numpy()
-    anchors = find_scored_anchors(
-        adata.X,
-        batch,
-        k_anchor=k_anchor,
-        n_components=n_cca,
-        k_filter=k_filter,
-        k_score=k_score,
-        seed=seed,
+    anchors = scored_anchors(
+        adata, batch_key, seed, k_anchor=k_anchor, n_cca=n_cca, k_filter=k_filter, k_score=k_score
     )
     if len(anchors) == 0:
         raise InputError("mat2: no anchors between batches; nothing to train stage 1 on")
