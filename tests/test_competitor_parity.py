@@ -1,6 +1,8 @@
 """benchmarks/competitor_parity.py's harness (benchmarks/parity/): the shared helpers, and,
 when a checkout of the authors' code is named by PARITY_CLEAR_CHECKOUT /
-PARITY_SMILE_CHECKOUT, a short run of each side (same seed: same initial embedding)."""
+PARITY_SMILE_CHECKOUT / PARITY_MAT2_CHECKOUT / PARITY_SCDCC_CHECKOUT, a short run of each
+side (same seed: same initial embedding, except scDCC's, whose layers are built in another
+order)."""
 
 from __future__ import annotations
 
@@ -79,7 +81,11 @@ def _checkout(variable: str) -> Path:
 
 @pytest.mark.parametrize(
     ("method", "variable", "epochs"),
-    [("clear", "PARITY_CLEAR_CHECKOUT", 2), ("smile", "PARITY_SMILE_CHECKOUT", 1)],
+    [
+        ("clear", "PARITY_CLEAR_CHECKOUT", 2),
+        ("smile", "PARITY_SMILE_CHECKOUT", 1),
+        ("mat2", "PARITY_MAT2_CHECKOUT", 2),
+    ],
 )
 def test_authors_and_ours_start_from_the_same_model(method, variable, epochs, tmp_path):
     """Same seed, same data: both sides build the same initial weights (epoch-0 embeddings
@@ -96,3 +102,26 @@ def test_authors_and_ours_start_from_the_same_model(method, variable, epochs, tm
     assert len(theirs.losses) == len(ours.losses) == epochs
     assert np.isfinite(theirs.losses + ours.losses).all()
     assert set(theirs.embeddings) == set(ours.embeddings) == {0, epochs}
+
+
+def test_scdcc_authors_and_ours_run_the_same_schedule(tmp_path):
+    """scDCC: one pretraining epoch and two clustering epochs on each side, same Louvain k
+    source, finite losses, embeddings at the same epochs with the same shape."""
+    checkout = _checkout("PARITY_SCDCC_CHECKOUT")
+    module = common.load_method("scdcc")
+    data = common.load_dataset("kang_small")
+    if data is None:
+        pytest.skip("real test data not found")
+    patched = module.prepare_authors(checkout, tmp_path / "scratch")
+    saved = dict(module.SETTINGS)
+    module.SETTINGS["pretrain_epochs"] = 1
+    try:
+        theirs = module.run_authors(patched, data, 0, 2, [0, 2])
+        ours = module.run_ours(data, 0, 2, [0, 2])
+    finally:
+        module.SETTINGS.update(saved)
+    for run in (theirs, ours):
+        assert set(run.embeddings) == {0, 2}
+        assert run.embeddings[2].shape == (data.n_obs, 32)
+        assert len(run.extra["pretrain"]) == 1
+        assert 1 <= len(run.losses) <= 2 and np.isfinite(run.losses).all()
