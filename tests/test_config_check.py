@@ -195,3 +195,25 @@ def test_workflow_reports_every_problem_before_any_job(tmp_path):
     assert f"{source}: datasets.bad.label_key: obs['ct'] of {bad} has 20 missing" in output
     assert not (tmp_path / "run" / "results").exists()
     assert "Traceback" not in output and "properties:" not in output
+
+
+@pytest.mark.parametrize("name", ["config.yaml", "paper.yaml"])
+def test_the_shipped_configs_have_no_problem(name):
+    config = filled(yaml.safe_load((ROOT / "config" / name).read_text()))
+    assert schema_problems(config, SCHEMA) == []
+    assert check_config(config, ROOT)[0] == []
+
+
+def test_a_registry_entrys_own_params_are_checked(tmp_path):
+    reg_file = tmp_path / "methods.yaml"
+    entry = {"runner": "python", "module": "claire.bench.methods.pca", "params": {"ncomp": 5}}
+    reg_file.write_text(yaml.safe_dump({"mypca": entry}))
+    config = {
+        "datasets": {"tiny": tiny_dataset()},
+        "methods": ["mypca"],
+        "method_registry": [str(reg_file)],
+    }
+    assert check_config(filled(config), ROOT)[0] == [
+        "method_registry.mypca.params.ncomp: mypca has no parameter 'ncomp' (did you mean "
+        "'n_comps'?); its parameters: n_comps"
+    ]

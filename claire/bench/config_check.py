@@ -87,12 +87,17 @@ def _registered(name: str, specs: Mapping[str, reg.MethodSpec], key: str) -> lis
 
 
 def _params_problems(
-    block: Mapping[str, Any], specs: Mapping[str, reg.MethodSpec], key: str, basedir: Path
+    block: Mapping[str, Any],
+    specs: Mapping[str, reg.MethodSpec],
+    key: str,
+    basedir: Path,
+    suffix: str = "",
 ) -> list[str]:
-    """Problems of one ``method_params`` block ({method: {param: value}})."""
+    """Problems of one ``method_params`` block ({method: {param: value}}); lines name
+    ``<key>.<method><suffix>.<param>``."""
     problems = []
     for method, params in (block or {}).items():
-        where = f"{key}.{method}"
+        where = f"{key}.{method}{suffix}"
         unknown = _registered(method, specs, where)
         if unknown:
             problems += unknown
@@ -119,6 +124,8 @@ def method_problems(
         problems += _registered(name, specs, f"methods[{i}]")
         if methods.index(name) != i:
             problems.append(f"methods[{i}]: {name!r} is listed twice")
+    entries = {m: specs[m].params for m in dict.fromkeys(methods) if m in specs}
+    problems += _params_problems(entries, specs, "method_registry", basedir, ".params")
     problems += _params_problems(config["method_params"], specs, "method_params", basedir)
     for dataset, spec in _all_datasets(config).items():
         key = "scaling.source" if dataset == "scaling.source" else f"datasets.{dataset}"
