@@ -1,4 +1,5 @@
-# Two entry points: `make run` (main job, default config) and `make test`.
+# Two entry points: `make run` (main job, default config; CONFIG=... for another) and
+# `make test`.
 # Both create .venv on first use and reuse it afterwards (the stamp file is
 # only rebuilt when pyproject.toml changes).
 PYTHON ?= python3
@@ -27,11 +28,13 @@ sysdeps-test:
 	bash scripts/install_system_deps.sh r browser slurm
 
 # Rerunning after an interruption resumes: a lock left by a killed Snakemake is released
-# (only when no Snakemake runs here) and jobs that were cut off are run again.
+# (only when no Snakemake runs here) and jobs that were cut off are run again
+# (claire.bench.resume). CONFIG=path runs that config instead of the default one.
+CONFIG ?=
+CONFIG_ARG := $(if $(CONFIG),--configfile $(CONFIG))
 run: $(STAMP) sysdeps-run
-	$(BIN)/python -m claire.bench.runlock .
-	$(BIN)/snakemake --cores $(CORES) --rerun-incomplete
-	$(BIN)/snakemake --report results/report.html
+	$(BIN)/python -m claire.bench.resume --cores $(CORES) $(CONFIG_ARG)
+	$(BIN)/snakemake --report results/report.html $(CONFIG_ARG)
 
 test: $(STAMP) sysdeps-test
 	$(BIN)/python -m pytest

@@ -192,3 +192,52 @@ def test_a_missing_precomputed_file_is_a_failed_run_then_rerun_once_it_exists(tm
     done = run_snakemake(tmp_path, config, (target,), registry=registry)
     assert done.returncode == 0, done.stderr[-3000:]
     assert _status(tmp_path, "mine") == "ok"
+
+
+def test_a_failing_job_ends_its_log_with_one_line_that_snakemake_shows(tmp_path, lognorm):
+    """Log-normalised data (obs fine, so it passes the parse-time check) fails raw_data:
+    the log holds the traceback, then one line saying what failed and why; Snakemake's
+    output shows that line once and no traceback."""
+    path = tmp_path / "lognorm.h5ad"
+    lognorm.write_h5ad(path)
+    dataset = {
+        "source": {"type": "h5ad", "path": str(path)},
+        "batch_key": "batch",
+        "label_key": "cell_type",
+    }
+    config = {"datasets": {"lognorm": dataset}, "methods": ["pca"]}
+    done = run_snakemake(tmp_path, config, ("results/data/lognorm/raw.h5ad",))
+    assert done.returncode != 0
+    log = (tmp_path / "results/logs/raw_data/lognorm.log").read_text().strip().splitlines()
+    last = log[-1]
+    assert (
+        " ERROR claire.workflow: raw_data (dataset=lognorm) failed: InputError: lognorm: " in last
+    )
+    assert "X looks log-normalised (200 of 200 cells hold non-integer values" in last
+    assert any(line.startswith("Traceback (most recent call last)") for line in log[:-1])
+    failure = last.split(" ERROR claire.workflow: ", 1)[1]
+    assert done.stderr.count(failure) == 1
+    assert "Traceback (most recent call last)" not in done.stderr
+    assert not (tmp_path / "results/data/lognorm/raw.h5ad").exists()
+
+
+def test_run_logged_keeps_the_traceback_in_the_log_and_prints_one_line(tmp_path, capsys):
+    from claire.bench.logs import run_logged
+
+    def main() -> None:
+        raise InputError("mine: something is wrong\nsecond line")
+
+    log = tmp_path / "job.log"
+    with pytest.raises(SystemExit) as exit_:
+        run_logged(main, log)
+    assert exit_.value.code == 1
+    lines = log.read_text().strip().splitlines()
+    assert lines[-1].endswith(
+        "ERROR claire.workflow: script failed: InputError: mine: something is wrong / second line"
+    )
+    assert "Traceback (most recent call last)" in log.read_text()
+    stderr = capsys.readouterr().err
+    assert "Traceback" not in stderr
+    assert stderr.strip().endswith(
+        "script failed: InputError: mine: something is wrong / second line"
+    )

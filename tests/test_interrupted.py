@@ -1,7 +1,9 @@
-"""Interrupted runs resume with the README's command (``make run``: release a stale lock,
-then ``snakemake --rerun-incomplete``): a training job killed with SIGKILL, and Snakemake
-itself killed mid-run. The rerun finishes, no partial file is taken for a result, and the
-tables equal those of an uninterrupted run with the same seeds."""
+"""Interrupted runs resume with one command for any config (``make run CONFIG=...``, i.e.
+``python -m claire.bench.resume --cores N --configfile ...``: release a stale lock, then
+``snakemake --rerun-incomplete``): a training job killed with SIGKILL, and Snakemake
+itself killed mid-run, both started with --configfile. The rerun finishes, no partial
+file is taken for a result, and the tables equal those of an uninterrupted run with the
+same seeds."""
 
 from __future__ import annotations
 
@@ -17,6 +19,8 @@ import psutil
 import pytest
 import yaml
 from helpers.workflow import ROOT, integration_path, run_snakemake, tiny_dataset
+
+from claire.bench.resume import command
 
 pytestmark = pytest.mark.slow
 
@@ -41,33 +45,33 @@ CLAIRE_RESULT = integration_path("tiny", "claire")
 CLAIRE_LOG = integration_path("tiny", "claire", kind="log")
 
 
-def makefile_run_recipe() -> list[str]:
-    """The commands of `make run` (the README's command), as make would run them."""
+def makefile_run_recipe(*variables: str) -> list[str]:
+    """The commands of `make run` (the documented command), as make would run them."""
     done = subprocess.run(
-        ["make", "-n", "--always-make", "run"], cwd=ROOT, capture_output=True, text=True
-    )
-    assert done.returncode == 0, done.stderr
-    return [line for line in done.stdout.splitlines() if "claire.bench.runlock" in line or (
-        "snakemake --cores" in line
-    )]  # fmt: skip
-
-
-def test_make_run_releases_stale_locks_and_reruns_incomplete_jobs():
-    recipe = makefile_run_recipe()
-    assert any("-m claire.bench.runlock ." in line for line in recipe), recipe
-    assert any("--rerun-incomplete" in line for line in recipe), recipe
-
-
-def resume(workdir: Path) -> tuple[str, subprocess.CompletedProcess]:
-    """What `make run` does, in ``workdir``: release a stale lock, rerun incomplete jobs.
-    Returns the lock release's messages and the finished Snakemake run."""
-    unlock = subprocess.run(
-        [sys.executable, "-m", "claire.bench.runlock", str(workdir)],
-        capture_output=True,
+        ["make", "-n", "--always-make", "run", *variables], cwd=ROOT, capture_output=True,
         text=True,
-    )
-    assert unlock.returncode == 0, unlock.stderr
-    return unlock.stderr, run_snakemake(workdir, CONFIG, TARGETS, extra=("--rerun-incomplete",))
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    return [line.strip() for line in done.stdout.splitlines() if "claire.bench.resume" in line]
+
+
+def test_make_run_resumes_any_config_with_one_command():
+    assert makefile_run_recipe() == [".venv/bin/python -m claire.bench.resume --cores all"]
+    assert makefile_run_recipe("CONFIG=my.yaml", "CORES=2") == [
+        ".venv/bin/python -m claire.bench.resume --cores 2 --configfile my.yaml"
+    ]
+    assert command(["--cores", "2"])[-3:] == ["--rerun-incomplete", "--cores", "2"]
+
+
+def resume(workdir: Path) -> subprocess.CompletedProcess:
+    """The one command of `make run CONFIG=...` (python -m claire.bench.resume), pointed at
+    ``workdir`` with the run's --configfile: release a stale lock, rerun incomplete jobs."""
+    cmd = [
+        sys.executable, "-m", "claire.bench.resume", "--snakefile", str(ROOT / "Snakefile"),
+        "--directory", str(workdir), "--configfile", str(workdir / "config.yaml"),
+        "--cores", "2", *TARGETS,
+    ]  # fmt: skip
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=900, cwd=workdir)
 
 
 def start(workdir: Path) -> subprocess.Popen:
@@ -135,7 +139,7 @@ def test_a_training_job_killed_with_sigkill_is_rerun(tmp_path, reference):
             os.killpg(proc.pid, signal.SIGKILL)
     assert proc.returncode != 0  # the job failed, so did the run
     assert not (tmp_path / CLAIRE_RESULT).exists()  # no partial result in place
-    _, done = resume(tmp_path)
+    done = resume(tmp_path)
     assert done.returncode == 0, done.stderr[-3000:]
     assert_same_tables(tmp_path, reference)
 
@@ -151,10 +155,10 @@ def test_snakemake_killed_mid_run_resumes(tmp_path, reference):
         for orphan in psutil.process_iter(["cmdline"]):
             if any(str(tmp_path) in part for part in orphan.info["cmdline"] or []):
                 orphan.kill()
-        released, done = resume(tmp_path)
+        done = resume(tmp_path)
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
-    assert "removed a stale Snakemake lock" in released
+    assert "removed a stale Snakemake lock" in done.stderr
     assert done.returncode == 0, done.stderr[-3000:]
     assert_same_tables(tmp_path, reference)

@@ -37,6 +37,7 @@ from claire.bench.contract import (
     result_adata,
     validate_embedding,
 )
+from claire.bench.logs import FILE_ONLY, one_line
 
 log = logging.getLogger(__name__)
 
@@ -125,8 +126,9 @@ def run_method(
         if not record_errors:
             raise
         seconds = time.perf_counter() - start
-        log.error("%s failed after %.1f s:\n%s", method, seconds, traceback.format_exc())
         error = f"{type(exc).__name__}: {exc}"
+        log.error("traceback of %s's failure:\n%s", method, traceback.format_exc(), extra=FILE_ONLY)
+        log.error("%s failed after %.1f s (recorded as failed): %s", method, seconds, one_line(exc))
         return result_adata(adata, None, method, params, seed, seconds, error, repeat=repeat)
     seconds = time.perf_counter() - start
     log.info(
