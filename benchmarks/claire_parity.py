@@ -70,7 +70,7 @@ log = logging.getLogger("claire_parity")
 SHARED = ROOT.parent / "shared" / "data"
 CUDA_PATCHED = ("builder.py", "trainval.py")  # ".cuda()" removed: run on the CPU
 DENSE_PATCHED = ("dataset.py",)  # sparse ".A" -> ".toarray()": scipy >= 1.14 dropped ".A"
-DATASETS = ("kang", "cellbench", "sim_2batch", "sim_partial5", "small2")
+DATASETS = ("kang", "cellbench", "sim_trajectory", "sim_partial5", "small2")
 
 
 # ---- the authors' code, patched in a scratch folder ----------------------------------------

@@ -5,7 +5,7 @@ Trains CLAIRE under several settings on the real data of ../shared/data (Kang PB
 Kang cells of two samples), two small simulated sets (800 cells, 2 batches, 5 types;
 ``sim_balanced`` with similar cell-type proportions in both batches, ``sim_small`` with the
 simulator's default, strongly different ones) and the default run's simulated scenarios
-(``sim_2batch``, ``sim_partial5``, as config/config.yaml defines them), at dropout 0 and
+(``sim_trajectory``, ``sim_partial5``, as config/config.yaml defines them), at dropout 0 and
 0.3, and prints bASW / kBET / NMI next to the unintegrated PCA with the target verdict:
 kBET above PCA's, bASW not below PCA's, NMI at most 0.05 below PCA's. bASW's shortfall
 from 1 is split by the sign of the cells' batch silhouettes: ``apart`` (cells nearer their
@@ -127,7 +127,7 @@ DATASETS: dict[str, Callable[[Path], ad.AnnData]] = {
     "small2": _small_two_batch,
     "sim_balanced": _simulated(50.0),
     "sim_small": _simulated(1.5),
-    "sim_2batch": _default_run("sim_2batch"),
+    "sim_trajectory": _default_run("sim_trajectory"),
     "sim_partial5": _default_run("sim_partial5"),
 }
 

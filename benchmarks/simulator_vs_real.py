@@ -2,7 +2,7 @@
 
 For the real datasets in ../shared/data (Kang: batch ``sample_id``, label ``cluster_id``;
 CellBench: batch ``batch``, label ``celltype``) and the simulated scenarios of a config
-(default: sim_2batch and sim_partial5 of config/config.yaml) it prints
+(default: sim_trajectory and sim_partial5 of config/config.yaml) it prints
 
 1. the batch-effect signatures of :mod:`claire.bench.batch_signatures`, the real range
    (min..max over the real datasets) and, per simulated dataset, which signatures fall

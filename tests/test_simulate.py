@@ -148,3 +148,40 @@ def test_library_size_differs_between_batches(two_batches):
     assert per_batch[0] != pytest.approx(per_batch[1], rel=0.02)
     sc.pp.calculate_qc_metrics(two_batches, inplace=True)
     assert two_batches.obs["n_genes_by_counts"].min() > 50
+
+
+def test_trajectory_scenario_has_stages_branches_and_lineage_pseudotimes():
+    raw = simulate_counts(
+        n_cells=600, n_genes=400, n_batches=3, n_cell_types=6, trajectory=True, seed=3
+    )
+    obs = raw.obs
+    assert list(obs["cell_type"].cat.categories) == [
+        "stem_early", "stem_late", "branch1_early", "branch1_late", "branch2_early", "branch2_late"
+    ]  # fmt: skip
+    assert obs["batch"].nunique() == 3
+    stem = obs["branch"] == "stem"
+    assert (obs.loc[stem, "pseudotime"] < 0.4).all() and (obs.loc[~stem, "pseudotime"] >= 0.4).all()
+    early = obs["cell_type"] == "stem_early"
+    assert (
+        obs.loc[early, "pseudotime"].max()
+        < obs.loc[obs["cell_type"] == "stem_late", "pseudotime"].min()
+    )
+    for j in (1, 2):
+        on = stem | (obs["branch"] == f"branch{j}")
+        column = obs[f"pseudotime_lineage{j}"]
+        assert column[on].equals(obs.loc[on, "pseudotime"]) and column[~on].isna().all()
+    # expression follows pseudotime: the stem's DE genes move with it along the stem
+    counts = raw.X.toarray()
+    x = np.log1p(1e4 * counts / counts.sum(axis=1, keepdims=True))
+    up, down = raw.var["de_stem"] > 1, raw.var["de_stem"] < 1
+    score = x[:, up.to_numpy()].mean(axis=1) - x[:, down.to_numpy()].mean(axis=1)
+    rho = pd.Series(score[stem.to_numpy()]).corr(
+        pd.Series(obs.loc[stem, "pseudotime"].to_numpy()), method="spearman"
+    )
+    assert rho > 0.5
+    again = simulate_counts(
+        n_cells=600, n_genes=400, n_batches=3, n_cell_types=6, trajectory=True, seed=3
+    )
+    assert (again.X != raw.X).nnz == 0
+    with pytest.raises(ValueError, match="n_cell_types must be 4"):
+        simulate_counts(n_cell_types=6, trajectory=True, n_branches=1)

@@ -63,7 +63,7 @@ SHARED = next(
 )
 CONFIG = ROOT / "config" / "config.yaml"
 # kang_small: a few hundred Kang cells (stratified by batch x type), for the quick checks
-DATASETS = ("kang_small", "kang", "cellbench", "sim_2batch", "sim_partial5")
+DATASETS = ("kang_small", "kang", "cellbench", "sim_trajectory", "sim_partial5")
 REAL = {  # file, batch column, cell-type column, HVGs (as the default run)
     "kang": ("kang_pbmc_4samples.h5ad", "sample_id", "cluster_id", 1000),
     "cellbench": ("cellbench_5cl_3plates.h5ad", "batch", "celltype", 2000),

@@ -21,6 +21,16 @@ and type proportions differ between batches about as much as in them
 
 Cell types can be shared by every batch or only by some, with
 Dirichlet-imbalanced proportions, as in the paper's Pancreas, Immune and Lung data.
+
+``trajectory=True`` replaces the discrete cell types by a branching trajectory (Splatter's
+"paths" in spirit): a stem path splits into ``n_branches`` branches; each cell has a true
+pseudotime t in [0, 1] (stem below ``branch_point``) and its expression moves
+continuously along its path (log DE factors interpolated from the root to the end of the
+stem, then from there to the end of its branch). The discrete cell types are the stages:
+two along the stem and two along each branch (``n_cell_types = 2 + 2 n_branches``), and
+the batch effect is the same model as for cell types, per stage. ``obs["pseudotime"]``,
+``obs["branch"]`` and, per lineage (stem + one branch), ``obs["pseudotime_lineage<j>"]``
+(NaN off the lineage, scib's convention) hold the ground truth.
 The same arguments and seed always give the same matrix.
 """
 
@@ -65,6 +75,9 @@ class SimulationParams:
     dropout_mid: float = 0.0
     dropout_shape: float = -1.0
     composition_alpha: float = 3.0
+    trajectory: bool = False
+    n_branches: int = 2
+    branch_point: float = 0.4
     seed: int = 0
 
     def check(self) -> None:
@@ -82,6 +95,18 @@ class SimulationParams:
             raise ValueError("batch_type_specific must lie in [0, 1]")
         if self.partial_overlap and not 1 <= self.n_shared_types <= self.n_cell_types:
             raise ValueError("n_shared_types must lie in [1, n_cell_types]")
+        if self.trajectory:
+            if self.n_branches < 1:
+                raise ValueError("n_branches must be at least 1")
+            if self.n_cell_types != 2 + 2 * self.n_branches:
+                raise ValueError(
+                    "a trajectory has 2 stem stages and 2 stages per branch: n_cell_types "
+                    f"must be {2 + 2 * self.n_branches} for {self.n_branches} branches"
+                )
+            if self.partial_overlap:
+                raise ValueError("trajectory and partial_overlap cannot be combined")
+            if not 0.0 < self.branch_point < 1.0:
+                raise ValueError("branch_point must lie in (0, 1)")
 
 
 def simulate_counts(**kwargs) -> ad.AnnData:
@@ -109,13 +134,18 @@ def simulate_counts(**kwargs) -> ad.AnnData:
     streams = _streams(params.seed)
     n_genes = params.n_genes
     batches = [f"batch{b + 1}" for b in range(params.n_batches)]
-    types = [f"type{t + 1}" for t in range(params.n_cell_types)]
+    types = (
+        _stage_names(params)
+        if params.trajectory
+        else [f"type{t + 1}" for t in range(params.n_cell_types)]
+    )
 
     gene_mean = _gene_means(streams["genes"], params)
-    de_factors = _de_factors(streams["types"], params)  # types x genes
+    de_factors = _de_factors(streams["types"], params)  # types (trajectory: paths) x genes
     batch_gene, shared_log, batch_log = _batch_log_factors(streams["batch"], params)  # B, T, G
     presence = _type_presence(streams["cells"], params)  # batches x types, bool
     batch_of_cell, type_of_cell = _assign_cells(streams["cells"], params, presence)
+    path = _trajectory_cells(streams["cells"], params, type_of_cell) if params.trajectory else None
     lib_shift = _library_shifts(streams["library"], params)
     rng = streams["counts"]
 
@@ -123,10 +153,12 @@ def simulate_counts(**kwargs) -> ad.AnnData:
     for start in range(0, params.n_cells, _CHUNK):
         stop = min(start + _CHUNK, params.n_cells)
         b, t = batch_of_cell[start:stop], type_of_cell[start:stop]
+        if path is None:
+            de = de_factors[t]
+        else:
+            de = _path_factors(de_factors, path[0][start:stop], path[1][start:stop], params)
         chunks.append(
-            _sample_chunk(
-                rng, params, gene_mean, de_factors[t], np.exp(batch_log[b, t]), lib_shift[b]
-            )
+            _sample_chunk(rng, params, gene_mean, de, np.exp(batch_log[b, t]), lib_shift[b])
         )
     counts = sp.vstack(chunks, format="csr")
 
@@ -137,9 +169,12 @@ def simulate_counts(**kwargs) -> ad.AnnData:
         },
         index=[f"cell{i:06d}" for i in range(params.n_cells)],
     )
+    if path is not None:
+        _trajectory_obs(obs, path[0], path[1], params)
     var = pd.DataFrame(index=[f"gene{g:05d}" for g in range(n_genes)])
     var["base_mean"] = gene_mean
-    for i, name in enumerate(types):
+    de_names = _path_names(params) if path is not None else types
+    for i, name in enumerate(de_names):
         var[f"de_{name}"] = de_factors[i]
     var["batch_gene"] = batch_gene
     factor_columns = {}
@@ -174,7 +209,8 @@ def _gene_means(rng: np.random.Generator, p: SimulationParams) -> np.ndarray:
 
 
 def _de_factors(rng: np.random.Generator, p: SimulationParams) -> np.ndarray:
-    is_de = rng.random((p.n_cell_types, p.n_genes)) < p.de_prob
+    n_rows = 1 + p.n_branches if p.trajectory else p.n_cell_types
+    is_de = rng.random((n_rows, p.n_genes)) < p.de_prob
     factor = rng.lognormal(0.1, p.de_scale, size=is_de.shape)
     down = rng.random(is_de.shape) < p.de_down_prob
     factor = np.where(down, 1.0 / factor, factor)
@@ -253,3 +289,57 @@ def _sample_chunk(
     keep_prob = 1.0 / (1.0 + np.exp(p.dropout_shape * (np.log(mu + 1e-12) - p.dropout_mid)))
     counts[rng.random(counts.shape) > keep_prob] = 0
     return sp.csr_matrix(counts.astype(np.float32))
+
+
+# ---- branching trajectory ------------------------------------------------------------------
+
+
+def _path_names(p: SimulationParams) -> list[str]:
+    """The paths: the stem, then each branch."""
+    return ["stem", *(f"branch{j + 1}" for j in range(p.n_branches))]
+
+
+def _stage_names(p: SimulationParams) -> list[str]:
+    """Stages (the discrete cell types): stem_early, stem_late, branch<j>_early/late."""
+    return [f"{path}_{part}" for path in _path_names(p) for part in ("early", "late")]
+
+
+def _stage_interval(stage: np.ndarray, p: SimulationParams) -> tuple[np.ndarray, np.ndarray]:
+    """Pseudotime interval [low, high) of each stage code (stem halves, branch halves)."""
+    half = stage % 2
+    stem = stage < 2
+    length = np.where(stem, p.branch_point, 1.0 - p.branch_point) / 2
+    low = np.where(stem, 0.0, p.branch_point) + half * length
+    return low, low + length
+
+
+def _trajectory_cells(
+    rng: np.random.Generator, p: SimulationParams, stage: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Pseudotime (uniform within the stage) and branch (0 = stem) of each cell."""
+    low, high = _stage_interval(stage, p)
+    pseudotime = low + (high - low) * rng.random(stage.size)
+    branch = np.where(stage < 2, 0, stage // 2)
+    return pseudotime, branch
+
+
+def _path_factors(
+    de_factors: np.ndarray, pseudotime: np.ndarray, branch: np.ndarray, p: SimulationParams
+) -> np.ndarray:
+    """DE factors of cells on the trajectory: the stem's log factors reached linearly by the
+    branch point, then the branch's added linearly up to pseudotime 1."""
+    logs = np.log(de_factors)
+    stem = np.minimum(pseudotime, p.branch_point) / p.branch_point
+    along = np.maximum(pseudotime - p.branch_point, 0.0) / (1.0 - p.branch_point)
+    return np.exp(stem[:, None] * logs[0] + along[:, None] * logs[branch])
+
+
+def _trajectory_obs(
+    obs: pd.DataFrame, pseudotime: np.ndarray, branch: np.ndarray, p: SimulationParams
+) -> None:
+    names = _path_names(p)
+    obs["pseudotime"] = pseudotime
+    obs["branch"] = pd.Categorical(np.array(names)[branch], categories=names)
+    for j in range(1, p.n_branches + 1):
+        on = (branch == 0) | (branch == j)
+        obs[f"pseudotime_lineage{j}"] = np.where(on, pseudotime, np.nan)

@@ -240,6 +240,18 @@ def preprocessed(wildcards):
     return PREPROCESSED.format(dataset=wildcards.dataset)
 
 
+def pseudotime_key(dataset):
+    """The dataset's true-pseudotime obs column(s) (one per lineage), or None."""
+    return ALL_DATASETS[dataset].get("pseudotime_key")
+
+
+def metrics_preprocessed(wildcards):
+    """The preprocessed data, when the metrics need it: PCR (extended) or the true pseudotime."""
+    if METRICS_EXTENDED or pseudotime_key(wildcards.dataset):
+        return preprocessed(wildcards)
+    return []
+
+
 wildcard_constraints:
     dataset=alternatives(ALL_DATASETS),
     method=alternatives(RUNS),

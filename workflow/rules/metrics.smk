@@ -13,8 +13,9 @@ aggregate_curves: results/tables/training_curves.csv.
 rule compute_metrics:
     input:
         integration=INTEGRATION,
-        # PCR (extended metrics) compares with the unintegrated data
-        preprocessed=preprocessed if METRICS_EXTENDED else [],
+        # PCR (extended metrics) compares with the unintegrated data; trajectory conservation
+        # reads the true pseudotime of datasets that declare a pseudotime_key
+        preprocessed=metrics_preprocessed,
     output:
         METRICS_RECORD,
     log:
@@ -30,6 +31,7 @@ rule compute_metrics:
     params:
         metrics=METRICS,
         seed=SEED,
+        pseudotime_key=lambda wildcards: pseudotime_key(wildcards.dataset),
     script:
         "../scripts/compute_metrics.py"
 

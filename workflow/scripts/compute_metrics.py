@@ -4,7 +4,12 @@ import anndata as ad
 
 from claire.bench.logs import run_logged
 from claire.bench.metrics import MetricSettings
-from claire.bench.metrics.evaluate import metrics_record, unintegrated_matrix, write_record
+from claire.bench.metrics.evaluate import (
+    metrics_record,
+    pseudotime_table,
+    unintegrated_matrix,
+    write_record,
+)
 
 
 def main() -> None:
@@ -12,12 +17,21 @@ def main() -> None:
         snakemake.params.metrics, seed=snakemake.params.seed, n_jobs=snakemake.threads
     )
     result = ad.read_h5ad(snakemake.input.integration)
-    x_pre = None
-    if settings.extended:
-        x_pre = unintegrated_matrix(ad.read_h5ad(snakemake.input.preprocessed), result)
+    x_pre = pseudotimes = None
+    key = snakemake.params.pseudotime_key
+    if settings.extended or key:
+        pre = ad.read_h5ad(snakemake.input.preprocessed)
+        x_pre = unintegrated_matrix(pre, result) if settings.extended else None
+        pseudotimes = pseudotime_table(pre, result, key) if key else None
     wildcards = snakemake.wildcards
     record = metrics_record(
-        result, wildcards.dataset, wildcards.method, settings, x_pre, repeat=int(wildcards.repeat)
+        result,
+        wildcards.dataset,
+        wildcards.method,
+        settings,
+        x_pre,
+        repeat=int(wildcards.repeat),
+        pseudotimes=pseudotimes,
     )
     write_record(record, snakemake.output[0])
 
