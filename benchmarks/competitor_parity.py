@@ -107,7 +107,7 @@ def main() -> None:
             else:
                 runs[key] = method.run_ours(adata, seed, epochs, evals)
             tables.append(score_table({key: runs[key]}, adata))
-            last = tables[-1].iloc[-1].drop(["run", "epoch"]).round(3).to_dict()
+            last = tables[-1].iloc[-1].drop(["run", "epoch"]).astype(float).round(3).to_dict()
             print(
                 f"[{name}] {key}: {runs[key].seconds:.1f} s, final loss "
                 f"{runs[key].losses[-1] if runs[key].losses else float('nan'):.4f}, "
