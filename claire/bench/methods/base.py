@@ -9,9 +9,12 @@ It receives the preprocessed AnnData (``X`` log-normalised HVGs, ``layers["count
 with ``uses_labels: true``) and returns an ``n_cells x d`` embedding, or an
 :class:`~claire.bench.contract.AdapterResult` with epoch snapshots and extra ``uns``
 entries. An adapter whose ``run`` takes a ``threads`` argument receives the job's thread
-count. :func:`run_method` is the one place that calls adapters: it validates the output,
-packs it with its provenance into the result file's AnnData and, when asked, records a
-failure as a result with status "failed".
+count. The workflow checks a config's parameter names against ``run``'s signature before
+any job (:mod:`claire.bench.methods.signature`); an adapter whose ``run`` takes
+``**params`` lists their names in a module-level ``PARAMETERS = ("name", ...)``.
+:func:`run_method` is the one place that calls adapters: it validates the output, packs
+it with its provenance into the result file's AnnData and, when asked, records a failure
+as a result with status "failed".
 """
 
 from __future__ import annotations

@@ -15,6 +15,9 @@ script writes one):
 ``embedding.csv``   written by R: column ``cell``, then one column per dimension
 ``uns.json``        optional, written by R: run statistics stored in the result's ``uns``
 ==================  ==========================================================
+
+A script declares its parameters and their defaults as ``DEFAULTS <- list(name = value,
+...)``; the workflow checks a config's parameter names against them before any job.
 """
 
 from __future__ import annotations
