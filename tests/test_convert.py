@@ -89,7 +89,7 @@ def test_tran_table_rejects_metadata_cells_missing_from_expression(mca_like):
     counts, cells, genes, meta, folder = mca_like
     meta = pd.concat([meta, meta.iloc[:1].rename(index=lambda _: "ghost_cell")])
     files = write_tran_table(folder, counts, cells, genes, meta)
-    with pytest.raises(InputError, match="1 cells of the metadata are not in the expression"):
+    with pytest.raises(InputError, match="1 cell of the metadata is not in the expression"):
         convert_source("tran_table", files)
 
 

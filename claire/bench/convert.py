@@ -209,9 +209,13 @@ def _align_cells(cells: pd.Index, wanted: pd.Index, name: str) -> np.ndarray:
     rows = cells.get_indexer(wanted)
     absent = wanted[rows < 0]
     if len(absent):
+        cells_are = (
+            "1 cell of the metadata is"
+            if len(absent) == 1
+            else (f"{len(absent)} cells of the metadata are")
+        )
         raise InputError(
-            f"{name}: {len(absent)} cells of the metadata are not in the expression table, "
-            f"e.g. {absent[:3].tolist()}"
+            f"{name}: {cells_are} not in the expression table, e.g. {absent[:3].tolist()}"
         )
     if len(wanted) < len(cells):
         log.info("%s: keeping the %d of %d cells that have metadata", name, len(wanted), len(cells))
