@@ -97,7 +97,9 @@ def test_dataset_files_are_checked_from_obs(tmp_path):
                 "good": h5ad_dataset(good),
                 "nan": h5ad_dataset(nan),
                 "one": h5ad_dataset(one),
-                "nolabel": h5ad_dataset(good, label_key="celltype", counts_layer="counts"),
+                "nolabel": h5ad_dataset(
+                    good, label_key="celltype", counts_layer="counts", pseudotime_key=["ct", "pt"]
+                ),
                 "truncated": h5ad_dataset(truncated),
                 "text": h5ad_dataset(text),
                 "absent": h5ad_dataset(tmp_path / "absent.h5ad"),
@@ -115,6 +117,8 @@ def test_dataset_files_are_checked_from_obs(tmp_path):
         f"datasets.one.batch_key: obs['batch'] of {one} has only 1 batch value; integration "
         "needs at least two batches",
         f"datasets.nolabel.label_key: 'celltype' is not an obs column of {good}; "
+        "obs columns: batch, ct",
+        f"datasets.nolabel.pseudotime_key: 'pt' is not an obs column of {good}; "
         "obs columns: batch, ct",
         f"datasets.nolabel.counts_layer: 'counts' is not a layer of {good}; layers: none",
         f"datasets.truncated.source.path: {truncated}: cannot be read: the file is truncated "

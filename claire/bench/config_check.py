@@ -202,6 +202,13 @@ def dataset_file_problems(name: str, spec: Mapping[str, Any], key: str) -> list[
             f"{key}.batch_key: obs[{batch!r}] of {path} has only {n_batches} batch "
             "value; integration needs at least two batches"
         )
+    pseudotime = spec.get("pseudotime_key") or []
+    for column in [pseudotime] if isinstance(pseudotime, str) else pseudotime:
+        if column not in peek.columns:
+            problems.append(
+                f"{key}.pseudotime_key: {column!r} is not an obs column of {path}"
+                f"{_suggest(column, peek.columns)}; obs columns: {', '.join(peek.columns)}"
+            )
     if layer is not None and layer not in peek.layers:
         problems.append(
             f"{key}.counts_layer: {layer!r} is not a layer of {path}; "
