@@ -58,3 +58,37 @@ def test_workflow_scores_methods_and_lists_the_failed_one(tmp_path):
         assert (results / f"benchmarks/{rule}.tsv").exists()
         assert (results / f"logs/{rule}.log").stat().st_size > 0
     assert not list(results.rglob("*.tmp"))
+
+
+@pytest.mark.slow
+def test_workflow_scores_trajectory_and_controls(tmp_path):
+    """A trajectory dataset with its pseudotime_key, PCA and two controls: trajectory
+    conservation and label transfer in the records, controls out of the paper's tables and
+    in the control-scaled ones."""
+    dataset = tiny_dataset(n_cells=300, n_genes=300, n_cell_types=6, trajectory=True, de_prob=0.2)
+    dataset["pseudotime_key"] = ["pseudotime_lineage1", "pseudotime_lineage2"]
+    config = {
+        "metrics": {"resolutions": [0.5, 1.0], "threads": 1},
+        "datasets": {"traj": dataset},
+        "methods": ["pca", "shuffle_integration", "embed_cell_types"],
+        "method_params": PCA_PARAMS,
+    }
+    targets = (
+        "results/tables/raw_metrics.csv",
+        "results/tables/benchmark.md",
+        "results/tables/control_scaled.md",
+    )
+    proc = run_snakemake(tmp_path, config, targets=targets)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    results = tmp_path / "results"
+    pca = json.loads((results / "metrics/traj/pca/rep0.json").read_text())
+    assert 0.5 < pca["trajectory"] <= 1.0 and 0.0 < pca["label_transfer"] <= 1.0
+    assert 0.0 < pca["bras"] <= 1.0
+    raw = pd.read_csv(results / "tables/raw_metrics.csv")
+    assert set(raw["method"]) == {"pca", "shuffle_integration", "embed_cell_types"}
+    scores = pd.read_csv(results / "tables/scores.csv")
+    assert list(scores["method"]) == ["pca"]  # controls never enter the paper's min-max
+    scaled = pd.read_csv(results / "tables/control_scaled.csv").set_index("method")
+    assert len(scaled) == 3 and scaled["overall"].between(0, 1).all()
+    assert "## traj" in (results / "tables/control_scaled.md").read_text()
+    assert "shuffled (control)" not in (results / "tables/benchmark.md").read_text()

@@ -142,7 +142,10 @@ FAMILIES = (
     "deep clustering",
     "deep generative",
     "external",
+    "control",
 )
+CONTROL_FAMILY = "control"  # left out of the paper's F1 min-max (control-scaled table only)
+NO_INTEGRATION_FAMILY = "baseline"  # the unintegrated PCA: a control of the scaled table too
 DEFAULT_REGISTRY = Path(__file__).resolve().parents[2] / "config" / "methods.yaml"
 LABEL_USE_MARK = "†"  # appended to the display name of a method that reads cell-type labels
 

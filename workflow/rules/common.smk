@@ -117,6 +117,12 @@ RUNS = {name: (name, {}) for name in [*METHODS, *SCALING_METHODS]} | SENSITIVITY
 # Display names (label-informed methods marked) and label use, for tables and figures.
 METHOD_LABELS = {run: reg.display_name(run, REGISTRY) for run in RUNS}
 LABEL_INFORMED = [run for run in METHODS if REGISTRY[run].uses_labels]
+# Control methods (family control): out of the paper's F1 min-max; with the unintegrated
+# baseline they bound the control-scaled scores.
+CONTROL_METHODS = [run for run in METHODS if REGISTRY[run].family == reg.CONTROL_FAMILY]
+SCALING_CONTROLS = CONTROL_METHODS + [
+    run for run in METHODS if REGISTRY[run].family == reg.NO_INTEGRATION_FAMILY
+]
 
 
 def spec_of(run):

@@ -94,6 +94,12 @@ def raw_table(records: Sequence[Mapping], extended: bool = False) -> pd.DataFram
     return table.sort_values(list(RUN_KEYS), kind="stable").reset_index(drop=True)
 
 
+def without_controls(raw: pd.DataFrame, controls: Collection[str]) -> pd.DataFrame:
+    """The runs of the paper's tables: every run but those of the control methods, which
+    never enter the paper's min-max (they have their own, control-scaled table)."""
+    return raw[~raw["method"].isin(list(controls))].reset_index(drop=True)
+
+
 def min_max(values: pd.Series) -> pd.Series:
     """Scale to [0, 1] over the non-NaN values; all-equal values all become 1.0."""
     low, high = values.min(skipna=True), values.max(skipna=True)
