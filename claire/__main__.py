@@ -4,6 +4,8 @@ Trains CLAIRE on the log-normalised HVGs in ``X`` (or ``--layer``) and writes th
 AnnData with ``obsm["X_emb"]``, snapshot embeddings ``obsm["X_emb_epoch_<e>"]`` and the
 run statistics in ``uns["claire"]``. Hyper-parameters come from ``--params`` (a JSON
 string or a JSON/YAML file) and the dedicated flags, which take precedence.
+``--save-model PATH`` also saves the trained model; ``--model PATH`` embeds the input
+with a saved model instead of training (genes matched by name).
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import anndata as ad  # noqa: E402
 
-from claire.api import integrate  # noqa: E402
+from claire.api import Claire, integrate  # noqa: E402
 
 log = logging.getLogger("claire.cli")
 
@@ -82,7 +84,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("input", type=Path, help="h5ad with log-normalised HVGs in X")
     parser.add_argument("output", type=Path, help="h5ad to write (input + obsm['X_emb'])")
-    parser.add_argument("--batch-key", required=True, help="obs column with the batch")
+    parser.add_argument(
+        "--batch-key", help="obs column with the batch (needed for training, not with --model)"
+    )
     parser.add_argument("--label-key", help="obs column with cell types (seed statistics only)")
     parser.add_argument("--layer", help="layer with log-normalised expression instead of X")
     parser.add_argument("--params", help="JSON object or .json/.yaml file of ClaireParams")
@@ -113,6 +117,18 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--device", help="auto (default), cpu, cuda, cuda:1, ...")
     parser.add_argument("--seed", type=int)
     parser.add_argument("--key-added", default="X_emb", help="obsm key of the embedding")
+    parser.add_argument("--save-model", type=Path, help="also save the trained model here")
+    parser.add_argument(
+        "--model",
+        type=Path,
+        help="embed the input with this saved model (Claire.save / --save-model); no training",
+    )
+    parser.add_argument(
+        "--fill-missing-genes",
+        action="store_true",
+        help="with --model: model genes absent from the input count as zero expression "
+        "(default: an error naming them)",
+    )
     parser.add_argument("--log", type=Path, help="also write the log to this file")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     return parser
@@ -143,6 +159,14 @@ def main(argv: list[str] | None = None) -> int:
     if not args.input.exists():
         log.error("input %s does not exist", args.input)
         return 2
+    if args.model is not None:
+        if args.save_model is not None:
+            log.error("--model embeds with a saved model; --save-model only applies to training")
+            return 2
+        return _embed_with_model(args)
+    if args.batch_key is None:
+        log.error("--batch-key is required for training (or give --model to embed)")
+        return 2
     params = params_from_args(args)
     adata = ad.read_h5ad(args.input)
     log.info("%s: %d cells x %d genes; params %s", args.input, *adata.shape, params)
@@ -154,11 +178,39 @@ def main(argv: list[str] | None = None) -> int:
             label_key=args.label_key,
             layer=args.layer,
             progress=not args.quiet,
+            save_model=args.save_model,
             **params,
         )
     except (KeyError, ValueError) as exc:
         log.error("%s", exc)
         return 2
+    if args.save_model is not None:
+        log.info("saved the model to %s", args.save_model)
+    write_h5ad_atomic(adata, args.output)
+    log.info("wrote %s", args.output)
+    return 0
+
+
+TRAINING_FLAGS = ("params", "preset", "epochs", "min_steps", "early_stop", "refine_epoch")
+TRAINING_FLAGS += ("variant", "snapshot_epochs", "temperature", "seed", "label_key")
+
+
+def _embed_with_model(args: argparse.Namespace) -> int:
+    """``--model``: embed the input with a saved model and write it; no training."""
+    ignored = [f"--{name.replace('_', '-')}" for name in TRAINING_FLAGS if getattr(args, name)]
+    if ignored:
+        log.warning("--model given: no training, so %s are ignored", ", ".join(ignored))
+    try:
+        model = Claire.load(args.model, device=args.device or "auto")
+        adata = ad.read_h5ad(args.input)
+        log.info("%s: %d cells x %d genes; model %s", args.input, *adata.shape, args.model)
+        adata.obsm[args.key_added] = model.transform(
+            adata, layer=args.layer, fill_missing=args.fill_missing_genes
+        )
+    except (FileNotFoundError, KeyError, ValueError) as exc:
+        log.error("%s", exc)
+        return 2
+    adata.uns["claire"] = {**model.summary(), "fill_missing_genes": args.fill_missing_genes}
     write_h5ad_atomic(adata, args.output)
     log.info("wrote %s", args.output)
     return 0

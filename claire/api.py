@@ -8,14 +8,19 @@ to report the share of true seeds; training never sees them.
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 from typing import Any
 
 import anndata as ad
 import numpy as np
 import torch
 
+from claire import checkpoint
+from claire.device import resolve_device
+from claire.genes import align_genes
+from claire.model import MoCo
 from claire.params import ClaireParams
-from claire.train import TrainResult, train_claire
+from claire.train import TrainResult, embed_matrix, train_claire
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +46,8 @@ class Claire:
     ``preset`` (``"default"``, ``"paper"`` or ``"reference"``, see claire.params) is the
     starting point they override. After fitting, ``embedding_`` holds the training cells'
     embedding, ``snapshots_`` the embeddings at the snapshot epochs (keys: epochs of the
-    run, see claire.schedule), and ``summary()`` the run's statistics.
+    run, see claire.schedule), and ``summary()`` the run's statistics. ``save(path)``
+    keeps the trained encoder; ``Claire.load(path).transform(adata)`` embeds new cells.
     """
 
     def __init__(self, preset: str | None = None, **params: Any) -> None:
@@ -49,6 +55,10 @@ class Claire:
         self.params = ClaireParams.from_dict({**params, "preset": self.preset})
         self.result_: TrainResult | None = None
         self.var_names_: np.ndarray | None = None
+        self.network_: MoCo | None = None
+        self.device_: str = self.params.device
+        self.loaded_from_: str | None = None
+        self.saved_by_: str | None = None
 
     def fit(
         self,
@@ -62,13 +72,25 @@ class Claire:
         batch = _obs_column(adata, batch_key, "batch")
         labels = None if label_key is None else _obs_column(adata, label_key, "label")
         self.result_ = train_claire(_matrix(adata, layer), batch, self.params, labels, progress)
-        self.var_names_ = adata.var_names.to_numpy()
+        self.var_names_ = adata.var_names.to_numpy().astype(str)
+        self.network_, self.device_ = self.result_.model, self.result_.device
+        self.loaded_from_ = self.saved_by_ = None
         return self
 
     def _fitted(self) -> TrainResult:
         if self.result_ is None:
+            if self.network_ is not None:
+                raise RuntimeError(
+                    f"this Claire model was loaded from {self.loaded_from_}: it has no training "
+                    "embedding or statistics; embed cells with transform(adata)"
+                )
             raise RuntimeError("this Claire model is not fitted yet; call fit() first")
         return self.result_
+
+    def _network(self) -> MoCo:
+        if self.network_ is None:
+            raise RuntimeError("this Claire model is not fitted yet; call fit() or Claire.load()")
+        return self.network_
 
     @property
     def embedding_(self) -> np.ndarray:
@@ -78,12 +100,23 @@ class Claire:
     def snapshots_(self) -> dict[int, np.ndarray]:
         return self._fitted().snapshots
 
-    def transform(self, adata: ad.AnnData, layer: str | None = None) -> np.ndarray:
-        """Embed (new) cells with the trained online encoder; genes must match training."""
-        result = self._fitted()
-        if not np.array_equal(adata.var_names.to_numpy(), self.var_names_):
-            raise ValueError("adata's genes (var_names, in order) differ from the training genes")
-        return result.embed(_matrix(adata, layer))
+    def transform(
+        self,
+        adata: ad.AnnData,
+        layer: str | None = None,
+        fill_missing: bool = False,
+        device: str | None = None,
+    ) -> np.ndarray:
+        """Embed (new) cells with the trained online encoder (cells x latent, float32).
+
+        ``adata`` holds log-normalised expression preprocessed as the training data;
+        its genes are matched to the model's by name (others are ignored). Model genes
+        that ``adata`` lacks are an error naming them, or zero columns with
+        ``fill_missing=True``. ``device`` defaults to the model's (see ``load``).
+        """
+        network = self._network()
+        x = align_genes(_matrix(adata, layer), adata.var_names, self.var_names_, fill_missing)
+        return embed_matrix(network, x, device or self.device_)
 
     def fit_transform(
         self,
@@ -95,9 +128,40 @@ class Claire:
     ) -> np.ndarray:
         return self.fit(adata, batch_key, label_key, layer, progress).embedding_
 
+    def save(self, path: str | Path) -> Path:
+        """Save the trained encoder, parameters, genes and package version to ``path``."""
+        return checkpoint.save(
+            path, self._network(), self.params, self.preset, list(self.var_names_)
+        )
+
+    @classmethod
+    def load(cls, path: str | Path, device: str = "auto") -> Claire:
+        """A model saved by :meth:`save`, ready to ``transform`` on ``device``.
+
+        A file from another version of claire is refused with a clear error.
+        """
+        saved = checkpoint.load(path)
+        model = cls(preset=saved.preset, **{**saved.params.as_dict(), "device": device})
+        target = resolve_device(device)
+        model.network_, model.device_ = saved.build(target), str(target)
+        model.var_names_ = np.asarray(saved.genes, dtype=str)
+        model.loaded_from_, model.saved_by_ = str(path), saved.claire_version
+        return model
+
     def summary(self) -> dict[str, Any]:
         """Run statistics for ``uns["claire"]``: seeds, refinement, snapshots, the epoch plan
-        (``schedule``), the last epoch trained (``stopped_epoch``), device, loss."""
+        (``schedule``), the last epoch trained (``stopped_epoch``), device, loss. For a
+        loaded model: its file, the version that saved it, parameters and genes."""
+        if self.result_ is None and self.network_ is not None:
+            return {
+                "preset": self.preset,
+                "params": self.params.as_dict(),
+                "loaded_from": self.loaded_from_,
+                "saved_by": self.saved_by_,
+                "n_genes": len(self.var_names_),
+                "device": self.device_,
+                "torch_version": str(torch.__version__),
+            }
         result = self._fitted()
         return {
             "preset": self.preset,
@@ -126,12 +190,14 @@ def integrate(
     layer: str | None = None,
     copy: bool = False,
     progress: bool = True,
+    save_model: str | Path | None = None,
     **params: Any,
 ) -> ad.AnnData | None:
     """Integrate ``adata`` with CLAIRE, scanpy style (``params``: see :class:`Claire`).
 
     Writes ``obsm[key_added]`` (cells x 128, L2-normalised), one
     ``obsm[f"{key_added}_epoch_{e}"]`` per snapshot epoch and ``uns["claire"]``.
+    With ``save_model``, the trained model is also saved there (see ``Claire.load``).
     Returns the modified copy when ``copy`` is true, else None.
     """
     adata = adata.copy() if copy else adata
@@ -140,4 +206,6 @@ def integrate(
     for epoch, emb in model.snapshots_.items():
         adata.obsm[f"{key_added}_epoch_{epoch}"] = emb
     adata.uns["claire"] = model.summary()
+    if save_model is not None:
+        model.save(save_model)
     return adata if copy else None

@@ -55,11 +55,7 @@ class TrainResult:
 
         Runs on ``device`` (default: the training device); genes must match training.
         """
-        n_genes = self.model.n_genes
-        if x.ndim != 2 or x.shape[1] != n_genes:
-            raise ValueError(f"expected a cells x {n_genes} genes matrix, got {x.shape}")
-        target = resolve_device(device or self.device)
-        return embed_all(self.model.to(target), DeviceCSR(x, target))
+        return embed_matrix(self.model, x, device or self.device)
 
 
 def check_inputs(x: np.ndarray | sp.spmatrix, batch: np.ndarray) -> tuple[object, np.ndarray]:
@@ -89,6 +85,21 @@ def embed_all(model: MoCo, data: DeviceCSR) -> np.ndarray:
         idx = torch.arange(start, min(start + EMBED_CHUNK, data.shape[0]), device=data.device)
         chunks.append(model.embed(data.rows(idx)).cpu())
     return torch.cat(chunks).numpy()
+
+
+def embed_matrix(
+    model: MoCo, x: np.ndarray | sp.spmatrix, device: str | torch.device = "auto"
+) -> np.ndarray:
+    """Online-encoder embedding (cells x latent, float32) of log-normalised ``x`` whose
+    columns are the model's genes; the model is moved to ``device``."""
+    n_genes = model.n_genes
+    if x.ndim != 2 or x.shape[1] != n_genes:
+        raise ValueError(f"expected a cells x {n_genes} genes matrix, got {x.shape}")
+    values = x.data if sp.issparse(x) else np.asarray(x)
+    if not np.all(np.isfinite(values)):
+        raise ValueError("the expression matrix contains NaN or infinite values")
+    target = resolve_device(device)
+    return embed_all(model.to(target), DeviceCSR(x, target))
 
 
 def train_claire(
@@ -130,11 +141,12 @@ def train_claire(
     return result
 
 
-def _build(
-    n_genes: int, seeds: np.ndarray, knn: np.ndarray, params: ClaireParams, device: torch.device
-) -> tuple[MoCo, torch.optim.Optimizer, PositivePairSampler]:
-    """The network, its optimiser and the positive-pair sampler of a fresh run."""
-    model = MoCo(
+def new_network(
+    n_genes: int, params: ClaireParams, generator: torch.Generator | None = None
+) -> MoCo:
+    """An untrained network of ``params``' shape (weights from torch's global RNG, the
+    queue from ``generator``)."""
+    return MoCo(
         n_genes,
         latent_dim=params.latent_dim,
         queue_size=params.queue_size,
@@ -143,8 +155,15 @@ def _build(
         dropout=params.dropout,
         relu_before_norm=params.relu_before_norm,
         queue_init=params.queue_init,
-        generator=torch.Generator().manual_seed(params.seed),
-    ).to(device)
+        generator=generator,
+    )
+
+
+def _build(
+    n_genes: int, seeds: np.ndarray, knn: np.ndarray, params: ClaireParams, device: torch.device
+) -> tuple[MoCo, torch.optim.Optimizer, PositivePairSampler]:
+    """The network, its optimiser and the positive-pair sampler of a fresh run."""
+    model = new_network(n_genes, params, torch.Generator().manual_seed(params.seed)).to(device)
     optimizer = torch.optim.Adam(
         model.encoder_q.parameters(), lr=params.lr, weight_decay=params.weight_decay
     )

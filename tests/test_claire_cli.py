@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 import anndata as ad
 import numpy as np
 import pytest
-from helpers.workflow import ROOT, integration_path, run_snakemake, tiny_dataset
+from helpers.workflow import integration_path, run_claire_cli, run_snakemake, tiny_dataset
 
 from claire.bench.contract import to_standard_raw
 from claire.bench.preprocess import preprocess
@@ -23,21 +21,10 @@ def cellbench_h5ad(cellbench_raw, tmp_path_factory):
     return path
 
 
-def run_cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "claire", *args],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
-
-
 def test_cli_trains_on_real_data_and_writes_embedding(cellbench_h5ad, tmp_path):
     out = tmp_path / "out" / "claire.h5ad"
     params = json.dumps({"refine_epoch": 2, "temperature": 0.07})
-    done = run_cli(
+    done = run_claire_cli(
         str(cellbench_h5ad),
         str(out),
         "--batch-key",
@@ -83,14 +70,14 @@ def test_cli_trains_on_real_data_and_writes_embedding(cellbench_h5ad, tmp_path):
 
 def test_cli_reports_bad_batch_key_without_writing(cellbench_h5ad, tmp_path):
     out = tmp_path / "never.h5ad"
-    done = run_cli(str(cellbench_h5ad), str(out), "--batch-key", "nope", "--epochs", "1")
+    done = run_claire_cli(str(cellbench_h5ad), str(out), "--batch-key", "nope", "--epochs", "1")
     assert done.returncode == 2
     assert "batch key 'nope'" in done.stderr
     assert not out.exists() and not list(tmp_path.iterdir())
 
 
 def test_cli_rejects_unknown_parameter(cellbench_h5ad, tmp_path):
-    done = run_cli(
+    done = run_claire_cli(
         str(cellbench_h5ad),
         str(tmp_path / "x.h5ad"),
         "--batch-key",

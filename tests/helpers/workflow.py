@@ -48,6 +48,18 @@ def integration_path(dataset: str, method: str, repeat: int = 0, kind: str = "in
     return f"results/{folder}/{dataset}/{method}/rep{repeat}{suffix}"
 
 
+def run_claire_cli(*args: str | Path, timeout: int = 600) -> subprocess.CompletedProcess:
+    """``python -m claire ARGS`` from the repository root; the finished process."""
+    return subprocess.run(
+        [sys.executable, "-m", "claire", *map(str, args)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
 def run_snakemake(
     workdir: Path,
     config: dict,
