@@ -5,7 +5,6 @@ files; all problems at once, one line each naming the config file and key; no jo
 from __future__ import annotations
 
 import copy
-import resource
 from pathlib import Path
 
 import anndata as ad
@@ -203,13 +202,10 @@ def test_workflow_reports_every_problem_before_any_job(tmp_path):
 
 
 @pytest.mark.parametrize("name", ["config.yaml", "paper.yaml"])
-def test_the_shipped_configs_have_no_problem_and_checking_is_cheap(name):
+def test_the_shipped_configs_have_no_problem(name):
     config = filled(yaml.safe_load((ROOT / "config" / name).read_text()))
-    start = resource.getrusage(resource.RUSAGE_SELF).ru_utime
     assert schema_problems(config, SCHEMA) == []
     assert check_config(config, ROOT)[0] == []
-    # CPU seconds (wall time means little on a shared machine): ~0.2 s measured
-    assert resource.getrusage(resource.RUSAGE_SELF).ru_utime - start < 2.0
 
 
 def test_a_registry_entrys_own_params_are_checked(tmp_path):
