@@ -63,12 +63,20 @@ SHARED = next(
 )
 CONFIG = ROOT / "config" / "config.yaml"
 # kang_small: a few hundred Kang cells (stratified by batch x type), for the quick checks
-DATASETS = ("kang_small", "kang", "cellbench", "sim_trajectory", "sim_partial5")
+DATASETS = ("kang_small", "kang", "cellbench", "sim_trajectory", "sim_2batch", "sim_partial5")
 REAL = {  # file, batch column, cell-type column, HVGs (as the default run)
     "kang": ("kang_pbmc_4samples.h5ad", "sample_id", "cluster_id", 1000),
     "cellbench": ("cellbench_5cl_3plates.h5ad", "batch", "celltype", 2000),
 }
 SMALL_CELLS = 400
+# simulated scenarios no longer in config/config.yaml: sim_2batch was the default run's
+# two-batch scenario until sim_trajectory replaced it (CLEAR's collapse, issue 23 item 4)
+FORMER_SIMULATED = {
+    "sim_2batch": {
+        "source": {"n_cells": 3000, "n_genes": 3000, "n_batches": 2, "n_cell_types": 6, "seed": 1},
+        "n_hvg": 2000,
+    }
+}
 
 
 # ---------------------------------------------------------------- the run record
@@ -228,7 +236,8 @@ def load_dataset(
         if name == "kang_small":
             max_cells = min(max_cells or SMALL_CELLS, SMALL_CELLS)
     else:
-        spec = yaml.safe_load(Path(config).read_text())["datasets"][name]
+        datasets = yaml.safe_load(Path(config).read_text())["datasets"]
+        spec = datasets[name] if name in datasets else FORMER_SIMULATED[name]
         source = {k: v for k, v in spec["source"].items() if k != "type"}
         raw, n_hvg = simulate_counts(**source), spec.get("n_hvg", 2000)
     if max_cells and raw.n_obs > max_cells:
