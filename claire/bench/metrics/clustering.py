@@ -39,29 +39,6 @@ class SweepResult:
     table: pd.DataFrame  # resolution, nmi, ari, n_clusters
 
 
-def knn_connectivities(knn_indices: np.ndarray, knn_distances: np.ndarray) -> sp.csr_matrix:
-    """UMAP fuzzy-union connectivities of a k-NN graph, as ``scanpy.pp.neighbors`` makes them.
-
-    Column 0 of the inputs must be the cell itself at distance 0.
-    """
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=r"Tensorflow not installed")
-        from umap.umap_ import fuzzy_simplicial_set
-
-    n, k = knn_indices.shape
-    connectivities, _, _ = fuzzy_simplicial_set(
-        sp.coo_matrix((n, 1)),
-        k,
-        None,
-        None,
-        knn_indices=knn_indices,
-        knn_dists=knn_distances,
-        set_op_mix_ratio=1.0,
-        local_connectivity=1.0,
-    )
-    return connectivities.tocsr()
-
-
 def _graph(n: int, sources: np.ndarray, targets: np.ndarray):
     """The directed igraph graph scanpy's louvain builds (``get_igraph_from_adjacency``)."""
     import igraph as ig

@@ -25,14 +25,10 @@ from threadpoolctl import threadpool_limits
 from claire.bench import registry
 from claire.bench.contract import BATCH, EMBEDDING_KEY, LABEL, InputError, validate_embedding
 from claire.bench.metrics import downstream, extended
-from claire.bench.metrics.clustering import (
-    PAPER_RESOLUTIONS,
-    SweepResult,
-    knn_connectivities,
-    louvain_sweep,
-)
+from claire.bench.metrics.clustering import PAPER_RESOLUTIONS, SweepResult, louvain_sweep
 from claire.bench.metrics.downstream import LABEL_TRANSFER_K
 from claire.bench.metrics.kbet import kbet_acceptance
+from claire.bench.metrics.knn_graph import knn_connectivities
 from claire.bench.metrics.pairwise import PairwiseSummary, pairwise_summary
 from claire.bench.metrics.silhouette import (
     BatchAswSplit,
