@@ -1,9 +1,9 @@
 """Workflow jobs import only what they need (issue 24: Python start-up is a third of the run).
 
 Each check runs in a fresh interpreter, as a Snakemake job does: a table, plot or report
-job never loads scanpy or torch; a metrics job never loads torch, scanpy or umap (its kNN
-graph is :mod:`claire.bench.metrics.knn_graph`); PCA, Harmony and ComBat never load
-torch. A top-level import added to any module on these paths fails here.
+job never loads scanpy or torch; a metrics job never loads torch or umap (its kNN graph
+is :mod:`claire.bench.metrics.knn_graph`), nor scanpy unless it scores trajectory
+conservation (``sc.tl.dpt``); PCA, Harmony and ComBat never load torch. A top-level import added to any module on these paths fails here.
 """
 
 from __future__ import annotations
