@@ -77,6 +77,11 @@ def test_workflow_scores_trajectory_and_controls(tmp_path):
         "results/tables/raw_metrics.csv",
         "results/tables/benchmark.md",
         "results/tables/control_scaled.md",
+        "results/figures/label_transfer.png",
+        "results/figures/trajectory_conservation.png",
+        "results/figures/control_scaled.png",
+        "results/figures/umap_pseudotime/traj.png",
+        "results/figures/f1_bars.png",
     )
     proc = run_snakemake(tmp_path, config, targets=targets)
     assert proc.returncode == 0, proc.stderr[-3000:]
@@ -92,3 +97,5 @@ def test_workflow_scores_trajectory_and_controls(tmp_path):
     assert len(scaled) == 3 and scaled["overall"].between(0, 1).all()
     assert "## traj" in (results / "tables/control_scaled.md").read_text()
     assert "shuffled (control)" not in (results / "tables/benchmark.md").read_text()
+    for figure in ("label_transfer", "trajectory_conservation", "umap_pseudotime/traj"):
+        assert (results / f"figures/{figure}.pdf").stat().st_size > 0

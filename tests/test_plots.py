@@ -305,3 +305,36 @@ def test_table_html_rounds_marks_missing_and_escapes():
     assert "no rows" in table_html(table.iloc[:0], title="empty")
     with pytest.raises(ValueError, match="digits"):
         table_html(table, title="t", digits=-1)
+
+
+def test_downstream_figures():
+    from claire.bench.plots.downstream import (
+        method_means,
+        plot_method_heatmap,
+        plot_pseudotime_umaps,
+        plot_trajectory_bars,
+    )
+
+    raw = pd.DataFrame(
+        {
+            "dataset": ["d1", "d1", "d2", "d2"],
+            "method": ["a", "b", "a", "b"],
+            "repeat": 0,
+            "status": ["ok", "ok", "ok", "failed"],
+            "label_transfer": [0.9, 0.5, 0.8, np.nan],
+            "trajectory": [0.95, 0.6, np.nan, np.nan],
+        }
+    )
+    table = method_means(raw, "label_transfer")
+    assert table.loc["a", "d2"] == 0.8 and np.isnan(table.loc["b", "d2"])
+    fig = plot_method_heatmap(table, "t", "accuracy", labels={"a": "A†"})
+    assert len(fig.axes) == 2 and any("uses cell-type" in t.get_text() for t in fig.texts)
+    assert len(plot_trajectory_bars(raw).axes) == 1  # only d1 has a pseudotime
+    assert (
+        "pseudotime"
+        in plot_trajectory_bars(raw.assign(trajectory=np.nan)).axes[0].texts[0].get_text()
+    )
+    rng = np.random.default_rng(0)
+    coords = {"A": rng.normal(size=(50, 2)), "B": None}
+    fig = plot_pseudotime_umaps(coords, rng.random(50), "umap")
+    assert fig.axes[1].texts[0].get_text() == "failed"

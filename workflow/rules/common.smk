@@ -120,6 +120,7 @@ LABEL_INFORMED = [run for run in METHODS if REGISTRY[run].uses_labels]
 # Control methods (family control): out of the paper's F1 min-max; with the unintegrated
 # baseline they bound the control-scaled scores.
 CONTROL_METHODS = [run for run in METHODS if REGISTRY[run].family == reg.CONTROL_FAMILY]
+PAPER_METHODS = [run for run in METHODS if run not in CONTROL_METHODS]
 SCALING_CONTROLS = CONTROL_METHODS + [
     run for run in METHODS if REGISTRY[run].family == reg.NO_INTEGRATION_FAMILY
 ]

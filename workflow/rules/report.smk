@@ -100,7 +100,8 @@ rule plot_scores:
     resources:
         **report_resources(),
     params:
-        methods=METHODS,
+        # the paper's F1: controls are not in it (control_scaled.png shows them)
+        methods=PAPER_METHODS,
         labels=METHOD_LABELS,
     script:
         "../scripts/plot_scores.py"
@@ -136,6 +137,74 @@ rule plot_umap:
         seed=SEED,
     script:
         "../scripts/plot_umap.py"
+
+
+rule plot_downstream:
+    input:
+        raw=f"{RESULTS}/tables/raw_metrics.csv",
+        control_summary=f"{RESULTS}/tables/control_scaled_summary.csv",
+    output:
+        label_transfer=report_png(
+            "label_transfer", "5. Downstream", labels={"figure": "label transfer"}
+        ),
+        trajectory=report_png(
+            "trajectory_conservation",
+            "5. Downstream",
+            labels={"figure": "trajectory conservation"},
+        ),
+        control_scaled=report_png(
+            "control_scaled",
+            "6. Extended metrics",
+            labels={"figure": "control-scaled overall score"},
+        ),
+    log:
+        f"{RESULTS}/logs/report/plot_downstream.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/report/plot_downstream.tsv"
+    conda:
+        "../../envs/report.yaml"
+    threads: 1
+    resources:
+        **report_resources(),
+    params:
+        methods=METHODS,
+        labels=METHOD_LABELS,
+    script:
+        "../scripts/plot_downstream.py"
+
+
+rule plot_umap_pseudotime:
+    input:
+        results=lambda wildcards: [
+            INTEGRATION.format(dataset=wildcards.dataset, method=method, repeat=0)
+            for method in METHODS
+        ],
+        preprocessed=preprocessed,
+    output:
+        report_png(
+            "umap_pseudotime/{dataset}",
+            "5. Downstream",
+            "UMAP by true pseudotime",
+            caption="umap_pseudotime",
+            labels={"dataset": "{dataset}", "figure": "UMAP by true pseudotime"},
+        ),
+    log:
+        f"{RESULTS}/logs/report/plot_umap_pseudotime/{{dataset}}.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/report/plot_umap_pseudotime/{{dataset}}.tsv"
+    conda:
+        "../../envs/report.yaml"
+    threads: 1
+    resources:
+        **report_resources(runtime=30, mem_mb=4000),
+    params:
+        methods=METHODS,
+        labels=METHOD_LABELS,
+        settings=UMAP_SETTINGS,
+        seed=SEED,
+        pseudotime_key=lambda wildcards: pseudotime_key(wildcards.dataset),
+    script:
+        "../scripts/plot_umap_pseudotime.py"
 
 
 rule plot_umap_epochs:

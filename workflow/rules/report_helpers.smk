@@ -13,6 +13,8 @@ REPORT_TABLES = {
     "raw_metrics": "Raw metrics per dataset, method and repeat",
     "scores": "Scaled scores, S_batch, S_bio, F1 and rank per repeat",
     "summary": "Mean and standard deviation over repeats († uses cell-type labels)",
+    "control_scaled_summary": "Control-scaled batch, bio and overall scores next to the paper's F1",
+    "control_scaled": "Every metric scaled between the worst and best control, per repeat",
     "training_curves": "Metrics of the embedding snapshots per epoch",
     "seed_refinement": "Seeds before and after refinement (CLAIRE)",
     "runtime": "Runtime and peak memory of the integration step",

@@ -48,6 +48,15 @@ def report_outputs():
         *figure("runtime_memory"),
         *figure("training_curves"),
         *figure("seed_refinement"),
+        *figure("label_transfer"),
+        *figure("trajectory_conservation"),
+        *figure("control_scaled"),
+        *[
+            path
+            for dataset in DATASETS
+            if pseudotime_key(dataset)
+            for path in figure(f"umap_pseudotime/{dataset}")
+        ],
         *[path for dataset in DATASETS for path in figure(f"umap/{dataset}")],
         *[
             path
