@@ -21,7 +21,7 @@ import time
 
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
-from claire.bench.registry import load_registry  # noqa: E402
+from claire.bench.registry.methods import load_registry  # noqa: E402
 
 METRIC_NAMES = ("basw", "kbet", "nmi", "ari")
 # Short settings: enough training to compare devices, not the paper's length.

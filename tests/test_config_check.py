@@ -17,7 +17,7 @@ from helpers.workflow import ROOT, run_snakemake, tiny_dataset
 from claire.bench.config_check import ConfigError, check_config, schema_problems
 from claire.bench.h5ad_files import UnreadableFile, peek_obs
 from claire.bench.methods.signature import accepted_parameters, r_script_parameters
-from claire.bench.registry import registry
+from claire.bench.registry.methods import registry
 
 SCHEMA = ROOT / "workflow" / "schemas" / "config.schema.yaml"
 

@@ -8,8 +8,8 @@ import pandas as pd
 import pytest
 import scipy.sparse as sp
 
-from claire.bench import registry
 from claire.bench.methods import controls
+from claire.bench.registry import methods as registry
 from claire.bench.tables.controls import (
     control_scaled_markdown,
     control_scaled_summary,

@@ -18,7 +18,7 @@ import yaml
 from helpers.workflow import ROOT, workflow_rules
 
 from claire.bench.methods.runners import RUNNER_MODULES
-from claire.bench.registry import load_registry
+from claire.bench.registry.methods import load_registry
 
 ENVS = ROOT / "envs"
 CONFIGS = [ROOT / "config" / name for name in ("config.yaml", "paper.yaml")]

@@ -12,6 +12,7 @@ import pytest
 from matplotlib.collections import PathCollection
 from matplotlib.container import BarContainer
 
+from claire.bench.experiments.sensitivity import run_name
 from claire.bench.plots import (
     compute_umap,
     method_palette,
@@ -25,7 +26,6 @@ from claire.bench.plots import (
     save_figure,
 )
 from claire.bench.plots.palette import HIGHLIGHT_COLOUR
-from claire.bench.registry import run_name
 from claire.bench.subsample import subsample_indices
 from claire.bench.tables.collect import (
     load_embeddings,

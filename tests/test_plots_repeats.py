@@ -20,7 +20,7 @@ from claire.bench.plots import (
     save_figure,
 )
 from claire.bench.plots.layout import LABEL_NOTE
-from claire.bench.registry import display_name
+from claire.bench.registry.methods import display_name
 
 LABELS = {"claire": "CLAIRE", "scvi": "scVI", "sup": "Supervised†"}
 

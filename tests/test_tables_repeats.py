@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from claire.bench.registry import run_name
+from claire.bench.experiments.sensitivity import run_name
 from claire.bench.tables.render import LABEL_NOTE, benchmark_markdown
 from claire.bench.tables.scores import raw_table, score_table, summary_table
 from claire.bench.tables.sensitivity import parse_run, sensitivity_table

@@ -19,8 +19,10 @@ from typing import Any
 
 import yaml
 
-from claire.bench import registry as reg
 from claire.bench.methods.signature import accepted_parameters
+from claire.bench.registry.methods import MethodSpec, RegistryError, load_registry
+from claire.bench.registry.migration import config_layout_problems
+from claire.bench.registry.params import merged_params
 
 EMBEDDING_SUFFIXES = (".h5ad", ".csv", ".tsv", ".npy")
 _SHOWN = 200  # characters of a value quoted in a schema message
@@ -60,7 +62,7 @@ def schema_problems(config: Mapping[str, Any], schema_path: str | os.PathLike) -
     """Old-layout keys and JSON-schema violations, each as ``<key>: <message> (schema: <rule>)``."""
     from jsonschema import Draft202012Validator
 
-    layout = reg.config_layout_problems(config)
+    layout = config_layout_problems(config)
     if layout:
         return layout
     schema = yaml.safe_load(Path(schema_path).read_text())
@@ -77,7 +79,7 @@ def schema_problems(config: Mapping[str, Any], schema_path: str | os.PathLike) -
 # ---- methods and their parameters -----------------------------------------------------------
 
 
-def _registered(name: str, specs: Mapping[str, reg.MethodSpec], key: str) -> list[str]:
+def _registered(name: str, specs: Mapping[str, MethodSpec], key: str) -> list[str]:
     if name in specs:
         return []
     return [
@@ -88,7 +90,7 @@ def _registered(name: str, specs: Mapping[str, reg.MethodSpec], key: str) -> lis
 
 def _params_problems(
     block: Mapping[str, Any],
-    specs: Mapping[str, reg.MethodSpec],
+    specs: Mapping[str, MethodSpec],
     key: str,
     basedir: Path,
     suffix: str = "",
@@ -115,7 +117,7 @@ def _params_problems(
 
 
 def method_problems(
-    config: Mapping[str, Any], specs: Mapping[str, reg.MethodSpec], basedir: Path
+    config: Mapping[str, Any], specs: Mapping[str, MethodSpec], basedir: Path
 ) -> list[str]:
     """Method names wherever the config names one, and every parameter override's name."""
     problems = []
@@ -229,7 +231,7 @@ def dataset_problems(config: Mapping[str, Any]) -> list[str]:
 
 
 def precomputed_problems(
-    config: Mapping[str, Any], specs: Mapping[str, reg.MethodSpec]
+    config: Mapping[str, Any], specs: Mapping[str, MethodSpec]
 ) -> tuple[list[str], list[str]]:
     """(problems, warnings) of the precomputed methods of the run: every dataset needs a
     file of a known type; a file that does not exist yet is a warning (the run records
@@ -242,7 +244,7 @@ def precomputed_problems(
         if spec is None or spec.runner != "precomputed":
             continue
         for dataset, dspec in datasets.items():
-            params = reg.merged_params(spec, config["method_params"], dspec["method_params"])
+            params = merged_params(spec, config["method_params"], dspec["method_params"])
             files = params.get("files") or {}
             key = f"method_params.{method}.files.{dataset}"
             if dataset not in files:
@@ -277,8 +279,8 @@ def check_config(
     """(problems, warnings) of a schema-valid config whose defaults are filled in."""
     basedir = Path(basedir)
     try:
-        specs = reg.load_registry(config["method_registry"])
-    except reg.RegistryError as error:
+        specs = load_registry(config["method_registry"])
+    except RegistryError as error:
         return [f"method_registry: {error}"], []
     problems = method_problems(config, specs, basedir)
     problems += dataset_problems(config)

@@ -10,8 +10,11 @@ from pathlib import Path
 
 from snakemake.logging import logger
 
-from claire.bench import registry as reg
 from claire.bench.config_check import dataset_available
+from claire.bench.experiments import scaling as scaling_experiment
+from claire.bench.experiments.sensitivity import sensitivity_runs
+from claire.bench.registry import methods as reg
+from claire.bench.registry.params import merged_params
 from claire.bench.methods.signature import code_files
 
 RESULTS = config["results"]
@@ -50,67 +53,12 @@ REGISTRY = reg.load_registry(config["method_registry"])
 METHODS = reg.resolve_methods(config["methods"], REGISTRY)
 
 
-def _sensitivity_runs():
-    """Run name -> (method, {param: value}) of the sensitivity grid (empty when off)."""
-    block = config["sensitivity"]
-    if not block["enabled"]:
-        return {}
-    method = block["method"]
-    if method not in REGISTRY or REGISTRY[method].runner != "claire":
-        raise ValueError(
-            f"sensitivity.method {method!r} must be a registered runner-claire method"
-        )
-    runs = {}
-    for param in reg.SENSITIVITY_PARAMS:
-        for value in block[param]:
-            runs[reg.run_name(method, param, value)] = (
-                method,
-                {param: reg.parse_value(param, value)},
-            )
-    return runs
-
-
-def _scaling_datasets():
-    """Dataset name -> entry of the scaling experiment: the source and one stratified
-    subsample per size (read from the source's raw file), smallest first."""
-    block = config["scaling"]
-    source = block.get("source")
-    if not source:
-        return {}
-    sizes = sorted(set(block["sizes"]))
-    known = (
-        source["source"].get("n_cells")
-        if source["source"]["type"] == "simulated"
-        else None
-    )
-    if known is not None:
-        sizes = [n for n in sizes if n <= known]
-    datasets = {"scaling_source": {**source, "method_params": {}}}
-    for n in sizes:
-        datasets[f"scaling_{n}"] = {
-            **source,
-            "source": {
-                "type": "h5ad",
-                "path": f"{RESULTS}/data/scaling_source/raw.h5ad",
-                "optional": False,
-            },
-            "batch_key": "batch",
-            "label_key": "cell_type",
-            "counts_layer": None,
-            "integer_counts": False,
-            "subsample": {"n_cells": n, "seed": block["seed"]},
-            "method_params": source.get("method_params", {}),
-        }
-    return datasets
-
-
 SCALING = config["scaling"]
-SCALING_DATASETS = {
-    name: spec for name, spec in _scaling_datasets().items() if name != "scaling_source"
-}
-ALL_DATASETS = DATASETS | _scaling_datasets()
+_SCALING_ALL = scaling_experiment.scaling_datasets(SCALING, RESULTS)
+SCALING_DATASETS = scaling_experiment.sized_datasets(_SCALING_ALL)
+ALL_DATASETS = DATASETS | _SCALING_ALL
 SCALING_METHODS = reg.resolve_methods(SCALING["methods"] or METHODS, REGISTRY)
-SENSITIVITY_RUNS = _sensitivity_runs()
+SENSITIVITY_RUNS = sensitivity_runs(config["sensitivity"], REGISTRY)
 SENSITIVITY_DATASETS = config["sensitivity"]["datasets"] or list(DATASETS)
 # Every run: the listed methods, then the grid points.
 RUNS = {name: (name, {}) for name in [*METHODS, *SCALING_METHODS]} | SENSITIVITY_RUNS
@@ -141,9 +89,9 @@ def repeats_of(run, dataset=None):
 
 
 def run_params(run, dataset):
-    """The run's parameters on ``dataset`` (claire.bench.registry.merged_params)."""
+    """The run's parameters on ``dataset`` (claire.bench.registry.params.merged_params)."""
     method, extra = RUNS[run]
-    params = reg.merged_params(
+    params = merged_params(
         REGISTRY[method],
         config["method_params"],
         ALL_DATASETS[dataset]["method_params"],
@@ -200,27 +148,21 @@ def integrate_extra_inputs(wildcards):
 
 def smaller_scaling_dataset(dataset):
     """The scaling dataset one size below ``dataset`` (None: smallest, or not scaling)."""
-    names = list(SCALING_DATASETS)
-    if dataset not in names or names.index(dataset) == 0:
-        return None
-    return names[names.index(dataset) - 1]
+    return scaling_experiment.smaller_dataset(list(SCALING_DATASETS), dataset)
 
 
 def run_budget(wildcards):
     """The scaling experiment's time and memory budget of a run ({} elsewhere)."""
     if wildcards.dataset not in SCALING_DATASETS:
         return {}
-    return {
-        "seconds": SCALING["time_budget_min"] * 60,
-        "mem_mb": SCALING["mem_budget_mb"],
-    }
+    return scaling_experiment.run_budget(SCALING)
 
 
 def run_runtime(wildcards, attempt):
     """Minutes: the method's registry runtime; in the scaling experiment, its budget too."""
     minutes = spec_of(wildcards.method).runtime * attempt
     if wildcards.dataset in SCALING_DATASETS:
-        minutes = max(minutes, SCALING["time_budget_min"] + 10)
+        minutes = scaling_experiment.budget_runtime(minutes, SCALING)
     return minutes
 
 

@@ -1,7 +1,7 @@
 """Metrics per run (dataset x method x repeat) and their aggregation into benchmark tables.
 
 compute_metrics: results/metrics/{dataset}/{method}/rep{r}.json (the metrics of
-  claire.bench.registry.METRICS; status "failed" for a failed run).
+  claire.bench.registry.metrics.METRICS; status "failed" for a failed run).
 training_curve: results/metrics/{dataset}/{method}/rep{r}.curve.csv, the metrics of every
   embedding snapshot of a run that keeps snapshots (params snapshot_epochs; paper Fig. 2a).
 aggregate_metrics: results/tables/raw_metrics.csv (every run), scores.csv (one row per

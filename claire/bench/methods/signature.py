@@ -21,7 +21,7 @@ import re
 from functools import cache
 from pathlib import Path
 
-from claire.bench.registry import MethodSpec
+from claire.bench.registry.methods import MethodSpec
 
 ROOT = Path(__file__).resolve().parents[3]
 CLAIRE_ADAPTER = "claire.bench.methods.claire"

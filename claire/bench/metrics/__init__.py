@@ -18,7 +18,7 @@ from claire.bench.metrics.compute import (
     prepare_inputs,
 )
 from claire.bench.metrics.kbet import kbet_acceptance, kbet_pvalues
-from claire.bench.registry import CORE_METRICS, EXTENDED_METRICS
+from claire.bench.registry.metrics import CORE_METRICS, EXTENDED_METRICS
 
 __all__ = [
     "CORE_METRICS",

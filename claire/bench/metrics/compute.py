@@ -22,7 +22,6 @@ import numpy as np
 import pandas as pd
 from threadpoolctl import threadpool_limits
 
-from claire.bench import registry
 from claire.bench.contract import BATCH, EMBEDDING_KEY, LABEL, InputError, validate_embedding
 from claire.bench.metrics import downstream, extended
 from claire.bench.metrics.clustering import PAPER_RESOLUTIONS, SweepResult, louvain_sweep
@@ -37,6 +36,7 @@ from claire.bench.metrics.silhouette import (
     label_asw_from_summary,
     label_silhouettes,
 )
+from claire.bench.registry import metrics as metric_registry
 
 log = logging.getLogger(__name__)
 
@@ -98,7 +98,7 @@ class MetricSettings:
 
 @dataclass(frozen=True)
 class MetricContext:
-    """What a plug-in metric (``registry.Metric.function``) receives: the checked embedding,
+    """What a plug-in metric (``registry.metrics.Metric.function``) receives: the checked embedding,
     batch and label codes, the k-NN graph (cell itself in column 0) and the clustering kept
     by the Louvain sweep."""
 
@@ -253,7 +253,9 @@ def compute_all(
             with _timed(timings, "extended"):
                 results.update(_extended(inputs, summary, settings, x_pre))
         plugins = [
-            m for m in registry.METRICS if m.function and (settings.extended or not m.extended)
+            m
+            for m in metric_registry.METRICS
+            if m.function and (settings.extended or not m.extended)
         ]
         if plugins:
             context = MetricContext(

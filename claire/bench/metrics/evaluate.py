@@ -32,7 +32,7 @@ from claire.bench.contract import (
 )
 from claire.bench.io import write_text_atomic
 from claire.bench.metrics.compute import MetricSettings, compute_all
-from claire.bench.registry import CURVE_METRICS
+from claire.bench.registry.metrics import CURVE_METRICS
 
 log = logging.getLogger(__name__)
 

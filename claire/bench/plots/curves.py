@@ -21,7 +21,7 @@ from claire.bench.plots.layout import (
     require_rows,
 )
 from claire.bench.plots.palette import is_highlighted, method_labels, method_palette, order_methods
-from claire.bench.registry import CURVE_METRICS, metric_label
+from claire.bench.registry.metrics import CURVE_METRICS, metric_label
 
 CURVE_PANELS = tuple((m, metric_label(m)) for m in CURVE_METRICS)
 

@@ -9,7 +9,7 @@ import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from claire.bench.registry import LABEL_USE_MARK
+from claire.bench.registry.methods import LABEL_USE_MARK
 
 LABEL_NOTE = f"{LABEL_USE_MARK} uses cell-type labels"
 

@@ -3,14 +3,14 @@
 A method keeps the same colour in every figure of a run: colours are assigned from
 one ordered method list (CLAIRE always first, in its fixed highlight colour). Display
 names come from the workflow (``labels``: method -> name) or else from the method
-registry (:func:`claire.bench.registry.display_name`, label-informed methods marked †).
+registry (:func:`claire.bench.registry.methods.display_name`, label-informed methods marked †).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
-from claire.bench.registry import display_name
+from claire.bench.registry.methods import display_name
 
 HIGHLIGHT_METHOD = "claire"
 HIGHLIGHT_COLOUR = "#D55E00"  # Okabe-Ito vermillion, reserved for CLAIRE

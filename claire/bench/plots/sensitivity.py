@@ -9,7 +9,7 @@ from matplotlib.figure import Figure
 
 from claire.bench.plots.curves import CURVE_PANELS
 from claire.bench.plots.layout import ordered_unique, require_columns, require_rows
-from claire.bench.registry import METRIC_BY_NAME, metric_colour
+from claire.bench.registry.metrics import METRIC_BY_NAME, metric_colour
 
 PARAM_LABELS = {
     "alpha": "alpha (mixup lower bound)",

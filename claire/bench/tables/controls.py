@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from claire.bench.contract import STATUS_OK
-from claire.bench.registry import METRIC_BY_NAME, metric_names
+from claire.bench.registry.metrics import METRIC_BY_NAME, metric_names
 from claire.bench.tables.scores import RUN_KEYS, rank_by
 
 GROUP_SCORES = ("batch", "bio", "overall")
@@ -94,7 +94,7 @@ def control_scaled_summary(
 def control_scaled_markdown(summary: pd.DataFrame, scaled: pd.DataFrame) -> str:
     """control_scaled.md: per dataset, the control-scaled scores and rank next to the paper's
     F1 and its rank; then the mean overall score over datasets."""
-    from claire.bench.registry import metric_label
+    from claire.bench.registry.metrics import metric_label
     from claire.bench.tables.render import _markdown_table
 
     lines = [

@@ -15,12 +15,8 @@ import numpy as np
 import pandas as pd
 
 from claire.bench.contract import STATUS_OK
-from claire.bench.registry import (
-    BEYOND_PAPER_METRICS,
-    LABEL_USE_MARK,
-    metric_label,
-    metric_names,
-)
+from claire.bench.registry.methods import LABEL_USE_MARK
+from claire.bench.registry.metrics import BEYOND_PAPER_METRICS, metric_label, metric_names
 from claire.bench.tables.scores import AGGREGATE_SCORES, summary_table
 
 LABEL_NOTE = f"{LABEL_USE_MARK} uses cell-type labels (not unsupervised)"

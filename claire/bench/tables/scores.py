@@ -32,15 +32,15 @@ import numpy as np
 import pandas as pd
 
 from claire.bench.contract import STATUS_OK
-from claire.bench.registry import (
+from claire.bench.registry.methods import display_name
+from claire.bench.registry.methods import uses_labels as method_uses_labels
+from claire.bench.registry.metrics import (
     BATCH_METRICS,
     BIO_METRICS,
     CURVE_METRICS,
     SCORED_METRICS,
-    display_name,
     metric_names,
 )
-from claire.bench.registry import uses_labels as method_uses_labels
 
 RUN_KEYS = ("dataset", "method", "repeat")
 ID_COLUMNS = (*RUN_KEYS, "status", "error", "n_cells")

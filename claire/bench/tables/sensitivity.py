@@ -1,7 +1,8 @@
 """Hyper-parameter sensitivity grid (paper Fig. 4b): the table of its runs.
 
 Each grid point is an ordinary run named ``<method>__<param>_<value>``
-(:func:`claire.bench.registry.run_name`) that goes through the integrate and metrics rules;
+(:func:`claire.bench.experiments.sensitivity.run_name`) that goes through the integrate and
+metrics rules;
 :func:`sensitivity_table` turns the metrics records of those runs into one row per
 (dataset, param, value) with the curve metrics of the registry.
 """
@@ -15,12 +16,8 @@ from typing import Any
 import pandas as pd
 
 from claire.bench.contract import STATUS_OK
-from claire.bench.registry import (
-    CURVE_METRICS,
-    RUN_SEPARATOR,
-    SENSITIVITY_PARAMS,
-    parse_value,
-)
+from claire.bench.experiments.sensitivity import RUN_SEPARATOR, SENSITIVITY_PARAMS, parse_value
+from claire.bench.registry.metrics import CURVE_METRICS
 
 __all__ = ["SENSITIVITY_PARAMS", "parse_run", "parse_value", "sensitivity_table"]
 SENSITIVITY_COLUMNS = ("dataset", "param", "value", "status", "error", *CURVE_METRICS)
