@@ -64,7 +64,7 @@ def first_offender(loaded: dict[str, list[str]]) -> tuple[str, list[str]] | None
 
 
 def test_the_script_lists_cover_the_workflow():
-    assert {"aggregate_metrics.py", "format_table.py", "plot_scores.py"} <= set(REPORT_JOBS)
+    assert {"aggregate_metrics.py", "format_table.py", "plot_figure.py"} <= set(REPORT_JOBS)
     assert all((SCRIPTS / name).exists() for name in HEAVY_JOBS | METRIC_JOBS)
 
 

@@ -166,4 +166,12 @@ def rules_declaring_threads() -> set[str]:
             header = re.match(r"(?:local)?rule (\w+):", block)
             if header and re.search(r"^\s+threads:", block, flags=re.MULTILINE):
                 declared.add(header.group(1))
+            # the rules of the figure registry: `for _figure in FIGURE_SPECS.values():` with
+            # one `rule:` named f"plot_{_figure.name}"
+            if block.startswith("for _figure in FIGURE_SPECS") and re.search(
+                r"^\s+threads:", block, flags=re.MULTILINE
+            ):
+                from claire.bench.registry.figures import load_figures
+
+                declared |= {f"plot_{name}" for name in load_figures()}
     return declared

@@ -82,29 +82,38 @@ rule format_table:
 # ---- figures ----------------------------------------------------------------------------
 
 
-rule plot_scores:
-    input:
-        f"{RESULTS}/tables/scores.csv",
-    output:
-        f1=report_png("f1_bars", "1. Scores", labels={"figure": "F1 per dataset"}),
-        batch_vs_bio=report_png(
-            "batch_vs_bio", "1. Scores", labels={"figure": "S_batch vs S_bio"}
-        ),
-    log:
-        f"{RESULTS}/logs/report/plot_scores.log",
-    benchmark:
-        f"{RESULTS}/benchmarks/report/plot_scores.tsv"
-    conda:
-        "../../envs/report.yaml"
-    threads: 1
-    resources:
-        **report_resources(),
-    params:
-        # the paper's F1: controls are not in it (control_scaled.png shows them)
-        methods=PAPER_METHODS,
-        labels=METHOD_LABELS,
-    script:
-        "../scripts/plot_scores.py"
+# Every figure of the figure registry (config/figures.yaml): one rule each, plot_<name>.
+for _figure in FIGURE_SPECS.values():
+
+    rule:
+        name:
+            f"plot_{_figure.name}"
+        input:
+            [f"{RESULTS}/tables/{table}.csv" for table in _figure.tables],
+        output:
+            report_png(
+                _figure.name,
+                _figure.category,
+                caption="registered_figure",
+                labels={"figure": _figure.label},
+            ),
+        log:
+            f"{RESULTS}/logs/report/plot_{_figure.name}.log",
+        benchmark:
+            f"{RESULTS}/benchmarks/report/plot_{_figure.name}.tsv"
+        conda:
+            "../../envs/report.yaml"
+        threads: 1
+        resources:
+            **report_resources(),
+        params:
+            function=_figure.function,
+            tables=list(_figure.tables),
+            methods=figure_methods(_figure),
+            labels=METHOD_LABELS,
+            caption=_figure.caption_text,
+        script:
+            "../scripts/plot_figure.py"
 
 
 rule plot_umap:
@@ -278,26 +287,3 @@ rule plot_seed_refinement:
         **report_resources(),
     script:
         "../scripts/plot_seed_refinement.py"
-
-
-rule plot_runtime:
-    input:
-        f"{RESULTS}/tables/runtime.csv",
-    output:
-        report_png(
-            "runtime_memory", "1. Scores", labels={"figure": "runtime and memory"}
-        ),
-    log:
-        f"{RESULTS}/logs/report/plot_runtime.log",
-    benchmark:
-        f"{RESULTS}/benchmarks/report/plot_runtime.tsv"
-    conda:
-        "../../envs/report.yaml"
-    threads: 1
-    resources:
-        **report_resources(),
-    params:
-        methods=METHODS,
-        labels=METHOD_LABELS,
-    script:
-        "../scripts/plot_runtime.py"

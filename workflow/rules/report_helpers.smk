@@ -1,5 +1,7 @@
 """Settings and helpers of the figure and report rules (report.smk)."""
 
+from claire.bench.registry.figures import load_figures
+
 REPORT = config["report"]
 FIGURES = f"{RESULTS}/figures"
 UMAP_SETTINGS = {
@@ -21,6 +23,8 @@ REPORT_TABLES = {
     "sensitivity": "CLAIRE hyper-parameter sensitivity grid",
     "scaling": "Time and memory against the number of cells (scaling experiment)",
 }
+# The figure registry (config/figures.yaml plus the config's figure_registry files).
+FIGURE_SPECS = load_figures(config["figure_registry"])
 # Tables of optional experiments, shown only when they run.
 OPTIONAL_TABLES = ("sensitivity", "scaling")
 
@@ -38,6 +42,11 @@ def report_png(name, category, subcategory=None, caption=None, labels=None):
         png, caption=caption, category=category, subcategory=subcategory, labels=labels
     )
     return [shown, pdf]
+
+
+def figure_methods(spec):
+    """The methods a registered figure shows: all, or the paper's (controls left out)."""
+    return PAPER_METHODS if spec.methods == "paper" else METHODS
 
 
 def report_resources(runtime=10, mem_mb=2000):

@@ -43,9 +43,7 @@ def scaling_outputs():
 def report_outputs():
     """Every table page and figure of the report (rule all, via final_outputs)."""
     return [
-        *figure("f1_bars"),
-        *figure("batch_vs_bio"),
-        *figure("runtime_memory"),
+        *[path for name in FIGURE_SPECS for path in figure(name)],
         *figure("training_curves"),
         *figure("seed_refinement"),
         *figure("label_transfer"),
