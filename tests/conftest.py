@@ -1,4 +1,5 @@
-"""Shared fixtures: the real test data (helpers live in the tests/helpers package)."""
+"""Shared fixtures: the real test data and a small simulated dataset (helpers live in the
+tests/helpers package)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from pathlib import Path
 
 import anndata as ad
 import pytest
+from helpers.data import small_preprocessed
 from helpers.workflow import CELLBENCH, KANG
 
 
@@ -25,3 +27,10 @@ def cellbench_raw() -> ad.AnnData:
 def kang_raw() -> ad.AnnData:
     """Kang PBMC: 1556 cells, 4 samples (obs sample_id), 5 types (obs cluster_id), raw counts."""
     return _real(KANG)
+
+
+@pytest.fixture(scope="module")
+def small(request) -> ad.AnnData:
+    """300 simulated cells x 300 genes, 3 types, 200 HVGs: 3 batches, seed 5, unless the
+    test module sets ``SMALL = {"n_batches": ..., "seed": ...}``."""
+    return small_preprocessed(**getattr(request.module, "SMALL", {}))

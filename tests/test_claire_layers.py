@@ -2,24 +2,12 @@
 
 from __future__ import annotations
 
-import ast
 from pathlib import Path
 
 import pytest
+from helpers.imports import imported_names
 
 CORE = sorted((Path(__file__).resolve().parents[1] / "claire").glob("*.py"))
-
-
-def imported_modules(path: Path) -> set[str]:
-    """Absolute module names imported anywhere in ``path`` (including function bodies)."""
-    names: set[str] = set()
-    for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
-        if isinstance(node, ast.Import):
-            names.update(alias.name for alias in node.names)
-        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            names.add(node.module)
-            names.update(f"{node.module}.{alias.name}" for alias in node.names)
-    return names
 
 
 def test_core_modules_are_found():
@@ -28,11 +16,11 @@ def test_core_modules_are_found():
 
 @pytest.mark.parametrize("path", CORE, ids=lambda p: p.name)
 def test_core_imports_nothing_from_bench(path):
-    bench = sorted(m for m in imported_modules(path) if m.startswith("claire.bench"))
+    bench = sorted(m for m in imported_names(path) if m.startswith("claire.bench"))
     assert not bench, f"{path.name} imports {bench}"
 
 
 def test_the_check_sees_a_bench_import(tmp_path):
     module = tmp_path / "m.py"
     module.write_text("def f():\n    from claire.bench import io\n")
-    assert "claire.bench.io" in imported_modules(module)
+    assert "claire.bench.io" in imported_names(module)

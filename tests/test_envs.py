@@ -8,13 +8,13 @@ modules it reaches, the method's adapter or R script) is listed in that env.
 
 from __future__ import annotations
 
-import ast
 import re
 import sys
 from pathlib import Path
 
 import pytest
 import yaml
+from helpers.imports import imported_names, module_file
 from helpers.workflow import ROOT, workflow_rules
 
 from claire.bench.methods.runners import RUNNER_MODULES
@@ -74,46 +74,6 @@ def is_provided(module: str, packages: set[str]) -> bool:
 # ---------------------------------------------------------------- what code imports
 
 
-def module_file(module: str) -> Path | None:
-    """The source file of a claire module (``claire.bench.io``), or None if not a module."""
-    base = ROOT.joinpath(*module.split("."))
-    for candidate in (base.with_suffix(".py"), base / "__init__.py"):
-        if candidate.exists():
-            return candidate
-    return None
-
-
-def _imports(path: Path) -> set[str]:
-    """Absolute names imported anywhere in ``path``, except in a lazy module ``__getattr__``."""
-    tree = ast.parse(path.read_text(), filename=str(path))
-    lazy = {
-        id(node)
-        for top in tree.body
-        if isinstance(top, ast.FunctionDef) and top.name == "__getattr__"
-        for node in ast.walk(top)
-    }
-    inside = path.is_relative_to(ROOT)
-    package = ".".join(path.relative_to(ROOT).with_suffix("").parts) if inside else ""
-    if path.name != "__init__.py":
-        package = package.rpartition(".")[0]
-    names = set()
-    for node in ast.walk(tree):
-        if id(node) in lazy:
-            continue
-        if isinstance(node, ast.Import):
-            names |= {alias.name for alias in node.names}
-        elif isinstance(node, ast.ImportFrom):
-            if node.level:  # relative import inside claire
-                parts = package.split(".")
-                base = ".".join(parts[: len(parts) - node.level + 1])
-                module = f"{base}.{node.module}" if node.module else base
-            else:
-                module = node.module
-            names.add(module)
-            names |= {f"{module}.{alias.name}" for alias in node.names}
-    return names
-
-
 def third_party_imports(*paths: Path) -> set[str]:
     """Top-level third-party modules imported by ``paths`` and the claire modules they reach."""
     todo, seen, found = list(paths), set(), set()
@@ -122,7 +82,7 @@ def third_party_imports(*paths: Path) -> set[str]:
         if path in seen:
             continue
         seen.add(path)
-        for name in _imports(path):
+        for name in imported_names(path, skip_lazy=True):
             top = name.split(".")[0]
             if top == "claire":
                 parts = name.split(".")

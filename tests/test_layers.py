@@ -10,38 +10,18 @@
 
 from __future__ import annotations
 
-import ast
 from pathlib import Path
 
 import pytest
+from helpers.imports import imported_names
 from helpers.workflow import ROOT
 
 PACKAGE = ROOT / "claire"
 
 
-def module_name(path: Path) -> str:
-    parts = path.relative_to(ROOT).with_suffix("").parts
-    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
-
-
-def imported_modules(path: Path) -> set[str]:
+def imported_modules(path: Path, root: Path = ROOT) -> set[str]:
     """Absolute names of every claire module imported by ``path`` (any nesting level)."""
-    names = set()
-    package = module_name(path) if path.name == "__init__.py" else module_name(path.parent / "x")
-    package = package.rsplit(".", 1)[0] if path.name != "__init__.py" else package
-    for node in ast.walk(ast.parse(path.read_text())):
-        if isinstance(node, ast.Import):
-            names |= {alias.name for alias in node.names}
-        elif isinstance(node, ast.ImportFrom):
-            if node.level:
-                base = package.split(".")
-                base = base[: len(base) - node.level + 1]
-                module = ".".join([*base, node.module] if node.module else base)
-            else:
-                module = node.module or ""
-            names.add(module)
-            names |= {f"{module}.{alias.name}" for alias in node.names}
-    return {n for n in names if n == "claire" or n.startswith("claire.")}
+    return {n for n in imported_names(path, root) if n == "claire" or n.startswith("claire.")}
 
 
 def modules_under(folder: Path) -> list[Path]:
@@ -99,10 +79,5 @@ def test_the_scan_sees_relative_and_nested_imports(tmp_path):
     folder.mkdir(parents=True)
     probe = folder / "probe.py"
     probe.write_text("def f():\n    from ..methods import base\n    import claire.api\n")
-    global ROOT
-    saved, ROOT = ROOT, tmp_path
-    try:
-        names = imported_modules(probe)
-    finally:
-        ROOT = saved
+    names = imported_modules(probe, root=tmp_path)
     assert {"claire.bench.methods", "claire.bench.methods.base", "claire.api"} <= names

@@ -11,8 +11,6 @@ from helpers.scoring import baseline_mixing, mixing
 from claire.bench.contract import InputError
 from claire.bench.methods import combat, harmony, scanorama
 from claire.bench.methods.base import run_method
-from claire.bench.preprocess import preprocess
-from claire.bench.simulate import simulate_counts
 
 ADAPTERS = {"harmony": harmony, "scanorama": scanorama, "combat": combat}
 
@@ -25,12 +23,6 @@ def kang(kang_raw) -> ad.AnnData:
 @pytest.fixture(scope="module")
 def kang_pca_mixing(kang):
     return baseline_mixing(kang)
-
-
-@pytest.fixture(scope="module")
-def small() -> ad.AnnData:
-    raw = simulate_counts(n_cells=300, n_genes=300, n_batches=3, n_cell_types=3, seed=5)
-    return preprocess(raw, n_hvg=200)
 
 
 @pytest.mark.parametrize("name", sorted(ADAPTERS))

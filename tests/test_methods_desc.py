@@ -22,8 +22,6 @@ from claire.bench.competitors._deep_clustering import (
 from claire.bench.contract import InputError
 from claire.bench.methods.base import run_method
 from claire.bench.metrics import nmi_ari
-from claire.bench.preprocess import preprocess
-from claire.bench.simulate import simulate_counts
 
 SHORT = {"pretrain_epochs": 12, "end_to_end_stage_epochs": 4, "max_iter": 3, "progress": False}
 
@@ -33,10 +31,7 @@ def one_thread():
     torch.set_num_threads(1)
 
 
-@pytest.fixture(scope="module")
-def small() -> ad.AnnData:
-    raw = simulate_counts(n_cells=300, n_genes=300, n_batches=2, n_cell_types=3, seed=5)
-    return preprocess(raw, n_hvg=200)
+SMALL = {"n_batches": 2}  # the shared `small` fixture (conftest): 300 cells, 200 HVGs
 
 
 @pytest.mark.parametrize(

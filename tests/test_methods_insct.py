@@ -18,8 +18,6 @@ from claire.bench.contract import InputError
 from claire.bench.methods import pca
 from claire.bench.methods.base import run_method
 from claire.bench.metrics import nmi_ari
-from claire.bench.preprocess import preprocess
-from claire.bench.simulate import simulate_counts
 
 torch.set_num_threads(1)
 
@@ -190,12 +188,6 @@ def test_negative_sampling_upstream_bug_and_intended():
 
 
 # ------------------------------------------------------------------ runs
-
-
-@pytest.fixture(scope="module")
-def small() -> ad.AnnData:
-    raw = simulate_counts(n_cells=300, n_genes=300, n_batches=3, n_cell_types=3, seed=5)
-    return preprocess(raw, n_hvg=200)
 
 
 def test_same_seed_same_embedding_and_snapshot_equals_shorter_run(small):

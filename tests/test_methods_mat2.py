@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import anndata as ad
 import numpy as np
 import pytest
 import torch
@@ -13,8 +12,6 @@ from claire.bench.competitors import mat2
 from claire.bench.contract import AdapterResult, InputError
 from claire.bench.methods import pca
 from claire.bench.metrics import nmi_ari
-from claire.bench.preprocess import preprocess
-from claire.bench.simulate import simulate_counts
 
 torch.set_num_threads(1)
 
@@ -137,12 +134,6 @@ def test_l1_normalisation_times_genes():
     out = mat2.l1_normalise(x)
     np.testing.assert_allclose(out.sum(axis=1), [4.0, 0.0, 4.0])
     np.testing.assert_allclose(out[0], [0.5, 1.5, 0.0, 2.0])
-
-
-@pytest.fixture(scope="module")
-def small() -> ad.AnnData:
-    raw = simulate_counts(n_cells=300, n_genes=300, n_batches=3, n_cell_types=3, seed=5)
-    return preprocess(raw, n_hvg=200)
 
 
 def test_decoder_stage_leaves_the_encoder_alone(small):

@@ -14,8 +14,6 @@ from helpers.workflow import PCA_PARAMS, ROOT, integration_path, run_snakemake, 
 
 from claire.bench.contract import InputError
 from claire.bench.methods.base import load_adapter, run_method
-from claire.bench.preprocess import preprocess
-from claire.bench.simulate import simulate_counts
 
 TOY = ROOT / "tests" / "plugins" / "toy_method.py"
 
@@ -31,32 +29,29 @@ def toy_entry(**params) -> dict:
     }
 
 
-@pytest.fixture(scope="module")
-def small_preprocessed() -> ad.AnnData:
-    raw = simulate_counts(n_cells=300, n_genes=300, n_batches=2, n_cell_types=3, seed=3)
-    return preprocess(raw, n_hvg=200)
+SMALL = {"n_batches": 2, "seed": 3}  # the shared `small` fixture (conftest): 300 cells, 200 HVGs
 
 
-def test_toy_plugin_loads_from_a_file_and_centres_each_batch(small_preprocessed):
+def test_toy_plugin_loads_from_a_file_and_centres_each_batch(small):
     adapter = load_adapter(str(TOY))
-    result = run_method(small_preprocessed, "toy", adapter, {"n_comps": 6}, seed=0)
+    result = run_method(small, "toy", adapter, {"n_comps": 6}, seed=0)
     emb = result.obsm["X_emb"]
-    assert emb.shape == (small_preprocessed.n_obs, 6)
+    assert emb.shape == (small.n_obs, 6)
     assert result.uns["integration"]["status"] == "ok"
     assert json.loads(result.uns["integration"]["params"]) == {"n_comps": 6}
-    batches = small_preprocessed.obs["batch"].to_numpy()
+    batches = small.obs["batch"].to_numpy()
     for batch in np.unique(batches):
         np.testing.assert_allclose(emb[batches == batch].mean(axis=0), 0, atol=1e-4)
 
 
-def test_failing_plugin_is_recorded_or_raised(small_preprocessed):
+def test_failing_plugin_is_recorded_or_raised(small):
     adapter = load_adapter(str(TOY))
-    failed = run_method(small_preprocessed, "toy", adapter, {"fail": True}, seed=0)
+    failed = run_method(small, "toy", adapter, {"fail": True}, seed=0)
     assert failed.uns["integration"]["status"] == "failed"
     assert "toy method failed on purpose" in failed.uns["integration"]["error"]
-    assert failed.obsm["X_emb"].shape == (small_preprocessed.n_obs, 0)
+    assert failed.obsm["X_emb"].shape == (small.n_obs, 0)
     with pytest.raises(RuntimeError, match="failed on purpose"):
-        run_method(small_preprocessed, "toy", adapter, {"fail": True}, seed=0, record_errors=False)
+        run_method(small, "toy", adapter, {"fail": True}, seed=0, record_errors=False)
 
 
 def test_missing_plugin_file_is_a_clear_error(tmp_path):

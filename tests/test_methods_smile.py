@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 
-import anndata as ad
 import numpy as np
 import pytest
 import torch
@@ -15,8 +14,6 @@ from claire.bench.competitors import smile
 from claire.bench.contract import AdapterResult, InputError
 from claire.bench.methods import pca
 from claire.bench.metrics import nmi_ari
-from claire.bench.preprocess import preprocess
-from claire.bench.simulate import simulate_counts
 
 torch.set_num_threads(1)
 
@@ -124,12 +121,6 @@ def test_train_mode_embedding_normalises_each_chunk_on_its_own():
     with torch.no_grad():
         chunk = net.encoder(x[4:8]).numpy()  # train mode: the chunk's own statistics
     np.testing.assert_allclose(train_a[4:8], chunk, rtol=1e-5, atol=1e-6)
-
-
-@pytest.fixture(scope="module")
-def small() -> ad.AnnData:
-    raw = simulate_counts(n_cells=300, n_genes=300, n_batches=3, n_cell_types=3, seed=5)
-    return preprocess(raw, n_hvg=200)
 
 
 def test_same_seed_same_embedding_and_snapshots(small):

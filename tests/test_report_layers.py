@@ -7,38 +7,11 @@ louvain or scib-metrics; the tables do not import the figures.
 
 from __future__ import annotations
 
-import ast
-from pathlib import Path
-
 import pytest
+from helpers.imports import claire_modules, module_file
+from helpers.workflow import ROOT
 
-ROOT = Path(__file__).resolve().parents[1]
 FORBIDDEN = ("claire.bench.metrics", "claire.bench.methods")
-
-
-def module_file(module: str) -> Path | None:
-    base = ROOT.joinpath(*module.split("."))
-    for candidate in (base.with_suffix(".py"), base / "__init__.py"):
-        if candidate.exists():
-            return candidate
-    return None
-
-
-def claire_imports(path: Path) -> set[str]:
-    """claire modules (and the packages on their way) imported anywhere in ``path``."""
-    names: set[str] = set()
-    for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
-        if isinstance(node, ast.Import):
-            found = [alias.name for alias in node.names]
-        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            found = [node.module, *(f"{node.module}.{a.name}" for a in node.names)]
-        else:
-            continue
-        for name in found:
-            parts = name.split(".")
-            if parts[0] == "claire":
-                names |= {".".join(parts[:i]) for i in range(1, len(parts) + 1)}
-    return {n for n in names if module_file(n) is not None}
 
 
 def closure(module: str) -> set[str]:
@@ -49,7 +22,7 @@ def closure(module: str) -> set[str]:
         if name in seen:
             continue
         seen.add(name)
-        todo += sorted(claire_imports(module_file(name)) - seen)
+        todo += sorted(claire_modules(module_file(name)) - seen)
     return seen
 
 
@@ -79,5 +52,5 @@ def test_report_module_never_reaches_metrics_or_methods(module):
 
 def test_the_walk_sees_an_indirect_import():
     """plots.scores reaches the contract only through tables.scores."""
-    assert "claire.bench.contract" not in claire_imports(module_file("claire.bench.plots.scores"))
+    assert "claire.bench.contract" not in claire_modules(module_file("claire.bench.plots.scores"))
     assert "claire.bench.contract" in closure("claire.bench.plots.scores")

@@ -43,6 +43,12 @@ def simulated_data(
     return log_normalise(raw.X), batch, labels
 
 
+def small_preprocessed(n_batches: int = 3, seed: int = 5) -> ad.AnnData:
+    """300 simulated cells x 300 genes (3 cell types), preprocessed to 200 HVGs."""
+    raw = simulate_counts(n_cells=300, n_genes=300, n_batches=n_batches, n_cell_types=3, seed=seed)
+    return preprocess(raw, n_hvg=200)
+
+
 def kang_preprocessed(kang_raw: ad.AnnData) -> ad.AnnData:
     """Kang PBMC (4 samples as batches, 5 types), 1000 HVGs."""
     raw = to_standard_raw(kang_raw, "sample_id", "cluster_id", name="kang")

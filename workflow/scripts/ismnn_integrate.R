@@ -46,11 +46,11 @@
 # rejected (round 1: error).
 # Seeds: set.seed(seed); CCA, PCA and UMAP use the seed (the package fixes 42); RANN is exact.
 
-suppressPackageStartupMessages({
-  library(Matrix)
-  library(jsonlite)
-  library(Seurat)
-})
+suppressPackageStartupMessages(library(Seurat))
+# the exchange-format reader (and Matrix, jsonlite), beside this script, run or sourced
+here <- if (sys.nframe() > 0L) sys.frame(1)$ofile else
+  sub("^--file=", "", grep("^--file=", commandArgs(FALSE), value = TRUE)[1])
+source(file.path(dirname(normalizePath(here)), "r_exchange.R"))
 
 log_line <- function(...) message(format(Sys.time(), "%Y-%m-%d %H:%M:%S"), " ismnn: ", ...)
 
@@ -62,31 +62,13 @@ FILTERS <- c("ismnn", "seurat")
 # ---- input ---------------------------------------------------------------------------------
 
 read_exchange <- function(dir) {
-  # Seurat turns "_" in feature names into "-"; do it here, keeping the names unique.
-  genes <- make.unique(gsub("_", "-", read.csv(file.path(dir, "genes.csv"))$gene, fixed = TRUE))
-  cells <- read.csv(file.path(dir, "cells.csv"), colClasses = "character",
-                    na.strings = character())
-  if (!all(c("cell", "batch", "cluster") %in% names(cells))) {
-    stop("cells.csv needs the columns cell, batch and cluster")
-  }
-  counts <- as(readMM(file.path(dir, "counts.mtx")), "CsparseMatrix")
-  logcounts <- as(readMM(file.path(dir, "logcounts.mtx")), "CsparseMatrix")
-  for (m in list(counts, logcounts)) {
-    if (nrow(m) != length(genes) || ncol(m) != nrow(cells)) {
-      stop(sprintf("matrix is %d x %d but there are %d genes and %d cells",
-                   nrow(m), ncol(m), length(genes), nrow(cells)))
-    }
-  }
-  dimnames(counts) <- list(genes, cells$cell)
-  dimnames(logcounts) <- list(genes, cells$cell)
-  params <- fromJSON(file.path(dir, "params.json"))
-  missing <- setdiff(REQUIRED, names(params))
-  if (length(missing)) stop("params.json lacks ", paste(missing, collapse = ", "))
-  if (!params$anchor_filter %in% FILTERS) {
+  data <- read_exchange_files(dir, cell_columns = c("cell", "batch", "cluster"),
+                              required = REQUIRED)
+  if (!data$params$anchor_filter %in% FILTERS) {
     stop("anchor_filter must be one of ", paste(FILTERS, collapse = ", "),
-         "; got ", params$anchor_filter)
+         "; got ", data$params$anchor_filter)
   }
-  list(counts = counts, logcounts = logcounts, cells = cells, params = params)
+  data
 }
 
 # ---- preprocessing and cluster matching ------------------------------------------------------

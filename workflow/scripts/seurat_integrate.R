@@ -18,32 +18,13 @@
 # log-normalised data comes from the Python preprocessing (same formula as Seurat's
 # LogNormalize with scale factor 1e4), so every method sees the same input.
 
-suppressPackageStartupMessages({
-  library(Matrix)
-  library(jsonlite)
-  library(Seurat)
-})
+suppressPackageStartupMessages(library(Seurat))
+# the exchange-format reader (and Matrix, jsonlite), beside this script, run or sourced
+here <- if (sys.nframe() > 0L) sys.frame(1)$ofile else
+  sub("^--file=", "", grep("^--file=", commandArgs(FALSE), value = TRUE)[1])
+source(file.path(dirname(normalizePath(here)), "r_exchange.R"))
 
 log_line <- function(...) message(format(Sys.time(), "%Y-%m-%d %H:%M:%S"), " seurat: ", ...)
-
-read_exchange <- function(dir) {
-  # Seurat turns "_" in feature names into "-"; do it here, keeping the names unique.
-  genes <- make.unique(gsub("_", "-", read.csv(file.path(dir, "genes.csv"))$gene, fixed = TRUE))
-  cells <- read.csv(file.path(dir, "cells.csv"), stringsAsFactors = FALSE)
-  counts <- as(readMM(file.path(dir, "counts.mtx")), "CsparseMatrix")
-  logcounts <- as(readMM(file.path(dir, "logcounts.mtx")), "CsparseMatrix")
-  for (m in list(counts, logcounts)) {
-    if (nrow(m) != length(genes) || ncol(m) != nrow(cells)) {
-      stop(sprintf("matrix is %d x %d but there are %d genes and %d cells",
-                   nrow(m), ncol(m), length(genes), nrow(cells)))
-    }
-  }
-  dimnames(counts) <- list(genes, cells$cell)
-  dimnames(logcounts) <- list(genes, cells$cell)
-  params <- fromJSON(file.path(dir, "params.json"))
-  if (is.null(params$seed)) stop("params.json lacks seed")
-  list(counts = counts, logcounts = logcounts, cells = cells, params = params)
-}
 
 # Seurat's neighbour counts must stay below the smallest batch; shrink them when needed.
 clamp <- function(value, limit, name) {
@@ -112,7 +93,7 @@ main <- function() {
   if (length(args) != 1) stop("usage: Rscript seurat_integrate.R EXCHANGE_DIR")
   dir <- args[[1]]
   log_line("Seurat ", as.character(packageVersion("Seurat")), ", reading ", dir)
-  emb <- integrate_cca(read_exchange(dir))
+  emb <- integrate_cca(read_exchange_files(dir))
   write_embedding(emb, dir)
   log_line(sprintf("wrote a %d x %d embedding", nrow(emb), ncol(emb)))
 }
