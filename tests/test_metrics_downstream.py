@@ -12,8 +12,8 @@ import scipy.sparse as sp
 from helpers.data import blobs, kang_preprocessed
 
 from claire.bench.metrics import compute_all, downstream, extended
-from claire.bench.metrics.clustering import knn_connectivities
 from claire.bench.metrics.compute import MetricSettings
+from claire.bench.metrics.knn_graph import knn_connectivities
 from claire.bench.metrics.pairwise import pairwise_summary
 from claire.bench.registry import metrics as registry
 
