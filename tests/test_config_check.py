@@ -221,3 +221,13 @@ def test_a_registry_entrys_own_params_are_checked(tmp_path):
         "method_registry.mypca.params.ncomp: mypca has no parameter 'ncomp' (did you mean "
         "'n_comps'?); its parameters: n_comps"
     ]
+
+
+def test_an_r_methods_code_includes_its_r_script_and_the_r_files_it_sources():
+    from claire.bench.methods.signature import code_files
+
+    # seurat: runner rscript; ismnn: a Python adapter that runs its R script
+    for name, first in (("seurat", "seurat_integrate.R"), ("ismnn", "ismnn.py")):
+        files = [Path(f).name for f in code_files(registry()[name], ROOT)]
+        assert files[0] == first
+        assert {f"{name}_integrate.R", "r_exchange.R"} <= set(files)

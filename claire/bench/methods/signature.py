@@ -130,12 +130,31 @@ def accepted_parameters(spec: MethodSpec, basedir: Path = ROOT) -> tuple[str, ..
     return _module_parameters(path.resolve(), path.stat().st_mtime)
 
 
+def sourced_r_files(script: Path) -> list[Path]:
+    """The existing ``.R`` files beside ``script`` named on its ``source(...)`` lines."""
+    if not script.exists():
+        return []
+    lines = (line for line in script.read_text().splitlines() if "source(" in line)
+    names = [name for line in lines for name in re.findall(r"[\"']([\w.-]+\.R)[\"']", line)]
+    found = (script.parent / name for name in dict.fromkeys(names))
+    return [p for p in found if p.exists() and p != script]
+
+
+def r_scripts_of_module(path: Path, basedir: Path) -> list[Path]:
+    """The workflow R scripts a Python adapter names (``"x.R"``), with what they source."""
+    names = dict.fromkeys(re.findall(r"[\"']([\w.-]+\.R)[\"']", path.read_text()))
+    scripts = [p for p in (basedir / "workflow" / "scripts" / n for n in names) if p.exists()]
+    return [f for script in scripts for f in (script, *sourced_r_files(script))]
+
+
 def code_files(spec: MethodSpec, basedir: Path = ROOT) -> list[str]:
     """The files whose change changes what the method computes: the adapter module (or
-    plug-in file), the R script, for CLAIRE its adapter and the method core ``claire/*.py``.
-    Inputs of the method's integrate jobs, so that editing one reruns the method."""
+    plug-in file) with the workflow R scripts it runs, the R script and the R files it
+    sources, for CLAIRE its adapter and the method core ``claire/*.py``. Inputs of the
+    method's integrate jobs, so that editing one reruns the method."""
     if spec.runner == "rscript":
-        return [str(basedir / str(spec.script))]
+        script = basedir / str(spec.script)
+        return [str(script), *(str(p) for p in sourced_r_files(script))]
     if spec.runner == "claire":
         adapter = module_file(CLAIRE_ADAPTER, basedir)
         core = sorted(p for p in CLAIRE_CORE.glob("*.py") if p.name != "__main__.py")
@@ -144,6 +163,7 @@ def code_files(spec: MethodSpec, basedir: Path = ROOT) -> list[str]:
     path = module_file(module, basedir)
     if path is None or not path.exists():
         return []
-    # private helper modules beside it (e.g. competitors/_contrastive.py)
+    # private helper modules beside it (e.g. competitors/_contrastive.py), R scripts it runs
     shared = [p for p in sorted(path.parent.glob("_*.py")) if p.name != "__init__.py"]
-    return [str(path), *(str(p) for p in shared if p != path)]
+    r_files = r_scripts_of_module(path, basedir)
+    return [str(path), *(str(p) for p in shared if p != path), *(str(p) for p in r_files)]
