@@ -3,7 +3,8 @@
 Each check runs in a fresh interpreter, as a Snakemake job does: a table, plot or report
 job never loads scanpy or torch; a metrics job never loads torch or umap (its kNN graph
 is :mod:`claire.bench.metrics.knn_graph`), nor scanpy unless it scores trajectory
-conservation (``sc.tl.dpt``); PCA, Harmony and ComBat never load torch. A top-level import added to any module on these paths fails here.
+conservation (``sc.tl.dpt``); PCA, Harmony and ComBat never load torch. A top-level
+import added to any module on these paths fails here.
 """
 
 from __future__ import annotations

@@ -109,8 +109,7 @@ def test_a_precomputed_embedding_is_scored_end_to_end(tmp_path):
     assert raw.loc["external", "status"] == "ok" and 0 <= raw.loc["external", "kbet"] <= 1
     assert raw.loc["external_bad", "status"] == "failed"
     assert (
-        f"1 cell of the dataset is missing ({pre.obs_names[0]})"
-        in raw.loc["external_bad", "error"]
+        f"1 cell of the dataset is missing ({pre.obs_names[0]})" in raw.loc["external_bad", "error"]
     )
     scores = pd.read_csv(tmp_path / "results/tables/scores.csv").set_index("method")
     assert np.isfinite(scores.loc["external", "f1"])
