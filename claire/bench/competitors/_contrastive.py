@@ -23,12 +23,8 @@ from claire.bench.contract import InputError
 log = logging.getLogger(__name__)
 
 
-def batch_codes(adata: ad.AnnData, batch_key: str, method: str) -> tuple[np.ndarray, list[str]]:
-    """Integer batch codes in order of first appearance, and the batch names in that order.
-
-    Raises :class:`InputError` when the column is missing, has missing values or holds
-    fewer than two batches.
-    """
+def batch_column(adata: ad.AnnData, batch_key: str, method: str) -> pd.Series:
+    """``obs[batch_key]``; :class:`InputError` when the column is missing or has missing values."""
     if batch_key not in adata.obs.columns:
         raise InputError(
             f"{method}: batch column obs[{batch_key!r}] is missing; "
@@ -37,6 +33,16 @@ def batch_codes(adata: ad.AnnData, batch_key: str, method: str) -> tuple[np.ndar
     values = adata.obs[batch_key]
     if values.isna().any():
         raise InputError(f"{method}: obs[{batch_key!r}] has missing values")
+    return values
+
+
+def batch_codes(adata: ad.AnnData, batch_key: str, method: str) -> tuple[np.ndarray, list[str]]:
+    """Integer batch codes in order of first appearance, and the batch names in that order.
+
+    Raises :class:`InputError` when the column is missing, has missing values or holds
+    fewer than two batches.
+    """
+    values = batch_column(adata, batch_key, method)
     names = [str(v) for v in pd.unique(values.astype(str))]
     if len(names) < 2:
         raise InputError(f"{method}: obs[{batch_key!r}] holds a single batch; it needs >= 2")

@@ -18,6 +18,7 @@ import anndata as ad
 import numpy as np
 import pandas as pd
 import torch
+from tqdm.auto import tqdm
 
 from claire.bench.contract import InputError
 
@@ -192,3 +193,26 @@ def encode_all(
 ) -> torch.Tensor:
     """``encode`` applied to ``x`` in chunks, without gradients."""
     return torch.cat([encode(chunk) for chunk in torch.split(x, batch_size)])
+
+
+@dataclass(kw_only=True)
+class SeededTrainer:
+    """What every deep-clustering trainer holds besides its data and network: the run's
+    seed and the generator of its minibatch shuffles, the minibatch size, progress bars."""
+
+    seed: int
+    batch_size: int = 256
+    progress: bool | None = None
+    generator: torch.Generator = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.generator = torch.Generator().manual_seed(self.seed)
+
+    @property
+    def n(self) -> int:
+        return self.x.shape[0]
+
+    def progress_bar(self, desc: str, total: int) -> tqdm:
+        """An epoch bar; ``progress=None`` leaves tqdm to decide (shown on a terminal)."""
+        disable = None if self.progress is None else not self.progress
+        return tqdm(total=total, desc=desc, unit="epoch", disable=disable)

@@ -56,8 +56,10 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
+from claire.bench.competitors._contrastive import batch_column
 from claire.bench.competitors._deep_clustering import (
     KerasEarlyStopping,
+    SeededTrainer,
     Snapshots,
     delta_label,
     encode_all,
@@ -227,28 +229,13 @@ def run_epochs(
 
 
 @dataclass
-class DescTrainer:
+class DescTrainer(SeededTrainer):
     """One DESC run on a dense, scaled matrix ``x`` (already on ``device``)."""
 
     x: torch.Tensor
     model: DescAutoencoder
-    seed: int
-    batch_size: int = 256
     patience: int | None = 10
-    progress: bool | None = None
     history: History = field(default_factory=History)
-    generator: torch.Generator = field(init=False)
-
-    def __post_init__(self) -> None:
-        self.generator = torch.Generator().manual_seed(self.seed)
-
-    @property
-    def n(self) -> int:
-        return self.x.shape[0]
-
-    def progress_bar(self, desc: str, total: int) -> tqdm:
-        disable = None if self.progress is None else not self.progress
-        return tqdm(total=total, desc=desc, unit="epoch", disable=disable)
 
     def _logger(self, phase: str, lr: float, bar: tqdm, after: Callable[[], None] | None = None):
         counter = {"epoch": 0}
@@ -426,14 +413,7 @@ def fit_clustering(
 
 
 def _dense_input(adata: ad.AnnData, batch_key: str) -> tuple[np.ndarray, np.ndarray]:
-    if batch_key not in adata.obs.columns:
-        raise InputError(
-            f"{METHOD}: batch column obs[{batch_key!r}] is missing; "
-            f"obs has {list(adata.obs.columns)}"
-        )
-    batches = adata.obs[batch_key]
-    if batches.isna().any():
-        raise InputError(f"{METHOD}: obs[{batch_key!r}] has missing values")
+    batches = batch_column(adata, batch_key, METHOD)
     x = adata.X.toarray() if sp.issparse(adata.X) else np.asarray(adata.X)
     if not np.all(np.isfinite(x)):
         raise InputError(f"{METHOD}: X has NaN or infinite values")
@@ -489,7 +469,12 @@ def run(
     with seeded(seed, dev):
         model = DescAutoencoder(dims, drop_rate).to(dev)
         trainer = DescTrainer(
-            torch.from_numpy(x).to(dev), model, seed, batch_size, patience, progress
+            torch.from_numpy(x).to(dev),
+            model,
+            patience,
+            seed=seed,
+            batch_size=batch_size,
+            progress=progress,
         )
         pre_snaps = Snapshots.create(
             snapshot_epochs if snapshot_stage == "pretrain" else (), trainer.embed, METHOD

@@ -64,10 +64,10 @@ import scipy.sparse as sp
 import torch
 import torch.nn.functional as F
 from torch import nn
-from tqdm.auto import tqdm
 
 from claire.bench.competitors._contrastive import batch_codes
 from claire.bench.competitors._deep_clustering import (
+    SeededTrainer,
     Snapshots,
     cluster_means,
     delta_label,
@@ -293,29 +293,14 @@ def random_pairs(
 
 
 @dataclass
-class ScDCCTrainer:
+class ScDCCTrainer(SeededTrainer):
     """Data on the device, the network, and the run's generator for shuffles."""
 
     model: ScDCCNet
     x: torch.Tensor
     counts: torch.Tensor
     sf: torch.Tensor
-    seed: int
-    batch_size: int = 256
-    progress: bool | None = None
     onehot: torch.Tensor | None = None  # batch one-hot, batch-conditional variant only
-    generator: torch.Generator = field(init=False)
-
-    def __post_init__(self) -> None:
-        self.generator = torch.Generator().manual_seed(self.seed)
-
-    @property
-    def n(self) -> int:
-        return self.x.shape[0]
-
-    def bar(self, desc: str, total: int) -> tqdm:
-        disable = None if self.progress is None else not self.progress
-        return tqdm(total=total, desc=desc, unit="epoch", disable=disable)
 
     def _b(self, idx: torch.Tensor) -> torch.Tensor | None:
         return None if self.onehot is None else self.onehot[idx]
@@ -344,7 +329,7 @@ class ScDCCTrainer:
         """Adam(amsgrad) on the ZINB loss; the epochs' mean losses."""
         opt = torch.optim.Adam(self.model.parameters(), lr=lr, amsgrad=True)
         losses: list[float] = []
-        bar = self.bar("scDCC pretraining", epochs)
+        bar = self.progress_bar("scDCC pretraining", epochs)
         snaps.at(0)
         self.model.train()
         for epoch in range(epochs):
@@ -468,7 +453,7 @@ def fit_clusters(
     last = np.asarray(init_labels)
     labels, deltas, history, converged = last, [], [], False
     p = None
-    bar = stage.trainer.bar("scDCC clustering", maxiter)
+    bar = stage.trainer.progress_bar("scDCC clustering", maxiter)
     snaps.at(0)
     stage.trainer.model.train()
     for epoch in range(maxiter):
@@ -664,10 +649,10 @@ def run(
             torch.from_numpy(data.x).to(dev),
             torch.from_numpy(data.counts).to(dev),
             torch.from_numpy(data.size_factors).to(dev),
-            seed,
-            batch_size,
-            progress,
             None if onehot is None else torch.from_numpy(onehot).to(dev),
+            seed=seed,
+            batch_size=batch_size,
+            progress=progress,
         )
         pre_snaps = Snapshots.create(
             snapshot_epochs if snapshot_stage == "pretrain" else (), trainer.embed, METHOD
