@@ -175,6 +175,18 @@ class Snapshots:
             raise InputError(f"{method}: snapshot_epochs {negative} are negative")
         return cls(wanted, embed)
 
+    @classmethod
+    def per_stage(
+        cls, epochs: Iterable[int], stage: str, embed: Callable[[], np.ndarray], method: str
+    ) -> tuple[Snapshots, Snapshots]:
+        """(pretraining, clustering) snapshots: ``epochs`` go to the stage named by
+        ``stage`` (``"pretrain"`` or ``"clustering"``), none to the other."""
+        epochs = list(epochs)
+        return (
+            cls.create(epochs if stage == "pretrain" else (), embed, method),
+            cls.create(epochs if stage == "clustering" else (), embed, method),
+        )
+
     def at(self, epoch: int) -> None:
         """Take the snapshot of ``epoch`` when it was requested."""
         if epoch in self.wanted and epoch not in self.taken:

@@ -476,11 +476,8 @@ def run(
             batch_size=batch_size,
             progress=progress,
         )
-        pre_snaps = Snapshots.create(
-            snapshot_epochs if snapshot_stage == "pretrain" else (), trainer.embed, METHOD
-        )
-        dec_snaps = Snapshots.create(
-            snapshot_epochs if snapshot_stage == "clustering" else (), trainer.embed, METHOD
+        pre_snaps, dec_snaps = Snapshots.per_stage(
+            snapshot_epochs, snapshot_stage, trainer.embed, METHOD
         )
         stack_epochs = (
             trainer.pretrain_stacks(stack_schedule(pretrain_epochs)) if is_stacked else []

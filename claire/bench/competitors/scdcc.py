@@ -654,11 +654,8 @@ def run(
             batch_size=batch_size,
             progress=progress,
         )
-        pre_snaps = Snapshots.create(
-            snapshot_epochs if snapshot_stage == "pretrain" else (), trainer.embed, METHOD
-        )
-        clu_snaps = Snapshots.create(
-            snapshot_epochs if snapshot_stage == "clustering" else (), trainer.embed, METHOD
+        pre_snaps, clu_snaps = Snapshots.per_stage(
+            snapshot_epochs, snapshot_stage, trainer.embed, METHOD
         )
         pretrain_losses = trainer.pretrain(pretrain_epochs, pretrain_lr, pre_snaps)
         latent = trainer.embed()
