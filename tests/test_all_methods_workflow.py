@@ -14,6 +14,7 @@ import yaml
 from helpers.workflow import ROOT, integration_path, run_snakemake, tiny_dataset
 
 from claire.bench.methods.rscript import r_package_missing
+from claire.bench.registry.methods import registry
 
 pytestmark = pytest.mark.slow
 
@@ -62,8 +63,13 @@ def test_every_default_method_runs_through_the_workflow(tmp_path):
         info = result.uns["integration"]
         assert info["status"] == "ok", f"{method}: {info['error']}"
         assert result.obsm["X_emb"].shape[0] == 400
+    # controls are scored (raw metrics) but never enter the paper's min-max tables
+    controls = {m for m in methods if registry()[m].family == "control"}
+    assert controls
+    raw = pd.read_csv(tmp_path / "results/tables/raw_metrics.csv")
+    assert set(raw["method"]) == set(methods)
     summary = pd.read_csv(tmp_path / "results/tables/summary.csv").set_index("method")
-    assert set(summary.index) == set(methods)
+    assert set(summary.index) == set(methods) - controls
     flagged = set(summary.index[summary["uses_labels"].astype(bool)])
     assert flagged == {"ismnn", "scdcc_li"} & set(methods)
     assert summary.loc[list(flagged), "label"].str.endswith("†").all()
