@@ -53,6 +53,8 @@ EXPECTED_TABLES = {
         "raw_metrics",
         "scores",
         "summary",
+        "control_scaled",
+        "control_scaled_summary",
         "training_curves",
         "seed_refinement",
         "runtime",
@@ -178,7 +180,14 @@ def test_report_figures_render_in_chromium(report_html, browser, tmp_path):
     browser.get(report_html.as_uri())
     categories = _wait(lambda: browser.execute_script("return window.categories"))
     results = browser.execute_script("return window.results")
-    assert set(categories) == {"1. Scores", "2. Embeddings", "3. Training", "4. Tables"}
+    assert set(categories) == {
+        "1. Scores",
+        "2. Embeddings",
+        "3. Training",
+        "4. Tables",
+        "5. Downstream",
+        "6. Extended metrics",
+    }
     shown, tables = {}, []
     for category, subcategories in categories.items():
         for subcategory, paths in subcategories.items():
