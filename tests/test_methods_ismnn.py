@@ -1,4 +1,5 @@
-"""iSMNN in R (workflow/scripts/ismnn_integrate.R) and its Python side (claire.bench.methods.ismnn).
+"""iSMNN in R (workflow/scripts/ismnn_integrate.R) and its Python side
+(claire.bench.competitors.ismnn).
 
 R tests skip with the reason when Rscript or Seurat is missing (apt-get install r-base-core
 r-cran-seurat). The anchor search is checked against Seurat 4.3's own FindAnchors, the stop
@@ -20,8 +21,9 @@ from helpers.data import kang_preprocessed
 from helpers.scoring import baseline_mixing, mixing
 from sklearn.metrics import adjusted_rand_score
 
+from claire.bench.competitors import ismnn
 from claire.bench.contract import InputError
-from claire.bench.methods import ismnn, rscript
+from claire.bench.methods import rscript
 from claire.bench.preprocess import preprocess
 from claire.bench.simulate import simulate_counts
 

@@ -3,7 +3,7 @@
 #
 # Usage: Rscript ismnn_integrate.R EXCHANGE_DIR
 #
-# EXCHANGE_DIR is written by claire.bench.methods.ismnn (the rscript exchange format):
+# EXCHANGE_DIR is written by claire.bench.competitors.ismnn (the rscript exchange format):
 #   counts.mtx, logcounts.mtx  genes x cells Matrix Market (raw counts, log-normalised HVGs)
 #   genes.csv                  column "gene", one row per matrix row
 #   cells.csv                  columns "cell", "batch", "cluster" (the cell's cluster label:
