@@ -144,28 +144,102 @@ def test_bras_equals_scib_metrics():
     assert extended.bras(emb + 3 * batches[:, None], labels, batches) < ours
 
 
+def _lisi_by_hand(graph: sp.csr_matrix, codes: np.ndarray, k: int) -> np.ndarray:
+    """scib's graph LISI written from its definition with other tools: all shortest paths
+    (scipy's Dijkstra, edge length = connectivity), the k nearest other cells, the Gaussian
+    kernel whose perplexity is floor(k / 3) (root-found with brentq), Simpson's index."""
+    from scipy.optimize import brentq
+    from scipy.sparse.csgraph import dijkstra
+
+    paths = dijkstra(graph, directed=True)
+    out = np.full(graph.shape[0], np.nan)
+    for i in range(graph.shape[0]):
+        if graph[i].nnz == 0:
+            continue  # no edge inside the type: left out
+        order = [j for j in np.argsort(paths[i], kind="stable") if j != i]
+        d = paths[i, order[:k]]
+        if len(order) < k or not np.isfinite(d).all():
+            out[i] = 1.0  # fewer than k reachable cells
+            continue
+
+        def entropy_gap(beta: float, d: np.ndarray = d) -> float:
+            p = np.exp(-beta * (d - d.min()))
+            p /= p.sum()
+            return -np.sum(p * np.log(np.where(p > 0, p, 1.0))) - np.log(k // 3)
+
+        p = np.exp(-brentq(entropy_gap, 1e-9, 1e9, xtol=1e-12) * (d - d.min()))
+        p /= p.sum()
+        shares = np.bincount(codes[np.array(order[:k])], weights=p, minlength=codes.max() + 1)
+        out[i] = 1.0 / np.sum(shares**2)
+    return out
+
+
+def test_graph_lisi_by_hand():
+    from claire.bench.metrics.graph_lisi import graph_lisi
+
+    emb, labels, batches = _typed(seed=2, n_per_type=60)
+    from sklearn.neighbors import NearestNeighbors
+
+    dist, idx = NearestNeighbors(n_neighbors=15).fit(emb).kneighbors(emb)
+    graph = knn_connectivities(idx, dist)
+    cells = np.flatnonzero(labels == 0)
+    sub = graph[cells][:, cells]
+    ours = graph_lisi(sub, batches[cells], k=30)
+    expected = _lisi_by_hand(sub.tocsr(), batches[cells], k=30)
+    assert np.isnan(ours).sum() == np.isnan(expected).sum()
+    assert np.nanmax(np.abs(ours - expected)) < 1e-4  # bisection stops at |dH| < 1e-5
+    assert np.nanmedian(ours) == pytest.approx(np.nanmedian(expected), abs=1e-4)
+
+
 def test_cilisi_by_hand():
-    from scib_metrics import ilisi_knn
-    from scib_metrics.nearest_neighbors import NeighborsResults
+    """CiLISI = sum_t n_t * (median LISI_t - 1) / (batches_t - 1) / n on the 15-NN graph
+    restricted to each type (the authors' loop over scib's ilisi_graph)."""
     from sklearn.neighbors import NearestNeighbors
 
     emb, labels, batches = _typed(seed=2, n_per_type=60)
-    emb = emb.astype(np.float64)
+    dist, idx = NearestNeighbors(n_neighbors=15).fit(emb).kneighbors(emb)
+    graph = knn_connectivities(idx, dist)
     k = 30
-    # the authors' formula: sum_t n_t * iLISI_t / n; 'solo' (one batch, undefined) adds 0
     total = 0.0
-    for t in (0, 1, 2):
+    for t in (0, 1, 2):  # type 3 is in one batch: undefined, adds 0
         cells = np.flatnonzero(labels == t)
-        dist, idx = NearestNeighbors(n_neighbors=k).fit(emb[cells]).kneighbors(emb[cells])
-        knn = NeighborsResults(indices=idx, distances=dist)
-        total += cells.size * float(ilisi_knn(knn, batches[cells], perplexity=k // 3))
-    expected = total / labels.size
-    ours = extended.cilisi(emb, labels, batches, k=k)
-    assert ours == pytest.approx(expected, abs=1e-6)
+        lisi = _lisi_by_hand(graph[cells][:, cells].tocsr(), batches[cells], k)
+        total += cells.size * (np.nanmedian(lisi) - 1) / (np.unique(batches[cells]).size - 1)
+    ours = extended.cilisi(graph, labels, batches, k=k)
+    assert ours == pytest.approx(total / labels.size, abs=1e-4)
     assert 0.0 < ours < 1.0
-    # batches kept apart within every type: iLISI 1 -> 0; a batch effect lowers it
-    shifted = extended.cilisi(emb + 3.0 * batches[:, None], labels, batches, k=k)
-    assert shifted < ours
+    # a batch effect lowers it
+    shifted = emb + 3.0 * batches[:, None]
+    dist, idx = NearestNeighbors(n_neighbors=15).fit(shifted).kneighbors(shifted)
+    assert extended.cilisi(knn_connectivities(idx, dist), labels, batches, k=k) < ours
+
+
+def test_cilisi_edge_rules():
+    """A cell without an edge in its type is left out of the median but counts in the
+    type's size; a type whose cells reach fewer than k cells scores 0; one batch adds 0."""
+    from claire.bench.metrics.graph_lisi import graph_lisi
+
+    # type 0: cells 0-6 a 7-clique, cell 7 linked only to type 1; type 1: cells 8-10 a
+    # path (fewer than k = 6 cells reachable); type 2: cells 11-12, one batch
+    rng = np.random.default_rng(0)
+    clique = [(a, b) for a in range(7) for b in range(a + 1, 7)]
+    edges = clique + [(7, 8), (8, 9), (9, 10), (11, 12)]
+    rows, cols = np.array(edges).T
+    weights = np.r_[rng.uniform(0.2, 1.0, len(clique)), np.full(4, 0.9)]
+    graph = sp.coo_matrix((weights, (rows, cols)), shape=(13, 13)).tocsr()
+    graph = (graph + graph.T).tocsr()
+    labels = np.repeat([0, 1, 2], [8, 3, 2])
+    batches = np.array([0, 0, 0, 1, 1, 1, 1, 0, 0, 1, 0, 0, 0])
+    k = 6
+    lisi = graph_lisi(graph[:8][:, :8], batches[:8], k=k)
+    expected = _lisi_by_hand(graph[:8][:, :8].tocsr(), batches[:8], k=k)
+    assert np.isnan(lisi[7]) and np.isnan(expected[7])
+    np.testing.assert_allclose(lisi[:7], expected[:7], atol=1e-3)
+    assert np.all(graph_lisi(graph[8:11][:, 8:11], batches[8:11], k=k) == 1.0)
+    type0 = (np.median(expected[:7]) - 1) / (2 - 1)
+    assert 0.0 < type0 < 1.0
+    ours = extended.cilisi(graph, labels, batches, k=k)
+    assert ours == pytest.approx(8 * type0 / 13, abs=1e-3)
 
 
 # ---- trajectory conservation -----------------------------------------------------------------

@@ -20,6 +20,7 @@ import anndata as ad
 import numba
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
 from threadpoolctl import threadpool_limits
 
 from claire.bench.contract import BATCH, EMBEDDING_KEY, LABEL, InputError, validate_embedding
@@ -251,7 +252,7 @@ def compute_all(
             )
         if settings.extended:
             with _timed(timings, "extended"):
-                results.update(_extended(inputs, summary, settings, x_pre))
+                results.update(_extended(inputs, summary, graph, settings, x_pre))
         plugins = [
             m
             for m in metric_registry.METRICS
@@ -309,7 +310,11 @@ def _downstream(
 
 
 def _extended(
-    inputs: MetricInputs, summary: PairwiseSummary, settings: MetricSettings, x_pre
+    inputs: MetricInputs,
+    summary: PairwiseSummary,
+    graph: sp.csr_matrix,
+    settings: MetricSettings,
+    x_pre,
 ) -> dict[str, float]:
     knn_idx, knn_dist = summary.knn_indices, summary.knn_distances
     small_idx, small_dist = knn_idx[:, : settings.k], knn_dist[:, : settings.k]
@@ -320,9 +325,7 @@ def _extended(
         "isolated_labels": extended.isolated_label_asw(
             label_silhouettes(summary, inputs.labels), inputs.labels, inputs.batches
         ),
-        "cilisi": extended.cilisi(
-            inputs.embedding, inputs.labels, inputs.batches, settings.lisi_k, settings.n_jobs
-        ),
+        "cilisi": extended.cilisi(graph, inputs.labels, inputs.batches, settings.lisi_k),
     }
     split = batch_asw_split_from_summary(summary, inputs.labels, inputs.batches)
     out.update(basw_apart=split.apart, basw_overlap=split.overlap)

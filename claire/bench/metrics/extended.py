@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
+
+from claire.bench.metrics.graph_lisi import graph_lisi
 
 
 def _neighbors(knn_indices: np.ndarray, knn_distances: np.ndarray):
@@ -112,68 +115,26 @@ def bras(embedding: np.ndarray, labels: np.ndarray, batches: np.ndarray) -> floa
 
 
 def cilisi(
-    embedding: np.ndarray,
-    labels: np.ndarray,
-    batches: np.ndarray,
-    k: int = 90,
-    n_jobs: int = 1,
+    connectivities: sp.spmatrix, labels: np.ndarray, batches: np.ndarray, k: int = 90
 ) -> float:
-    """Cell-type iLISI (Rautenstrauch & Ohler 2025): per-type scaled iLISI, cell-weighted.
+    """Cell-type iLISI (Rautenstrauch & Ohler 2025), as in their reproducibility code.
 
-    As in their reproducibility code (``metrics_matter_manuscript_reproducibility``): the
-    scaled median iLISI of each cell type's cells alone (scaled by the batches present in
-    the type), weighted by the type's size and divided by all cells; a type present in one
-    batch has an undefined iLISI that counts as 0. Per type, the k-NN are the exact k
-    nearest cells of the same type (the cell itself included; k capped at the type's size)
-    with scib-metrics' ``lisi_knn`` (perplexity k // 3), where the authors ran scib's graph
-    iLISI on the type's part of the 15-NN graph. Types with at least k cells share one
-    ``lisi_knn`` call (one JAX compilation), smaller types get one each.
+    ``connectivities`` is the 15-NN UMAP graph of all cells (``scanpy.pp.neighbors``). Per
+    cell type, scib's graph iLISI (``ilisi_graph(type_="knn")``, k0 = ``k``) on the type's
+    part of that graph: the median per-cell LISI (:func:`graph_lisi`; cells without an edge
+    inside the type left out, cells reaching fewer than ``k`` cells count 1), scaled by the
+    batches present in the type, ``(median - 1) / (n_batches - 1)``. CiLISI is the sum of
+    type size x type score over all cells; a type in one batch (score undefined) adds 0.
     """
-    from claire.bench.metrics.pairwise import pairwise_summary
-
-    x = np.asarray(embedding)
-    n = len(labels)
-    lisi = np.full(n, np.nan)
-    big_idx, big_dist, big_cells = [], [], []
-    scored = []
+    graph = sp.csr_matrix(connectivities)
+    total = 0.0
     for label in np.unique(labels):
         cells = np.flatnonzero(labels == label)
         n_batches = np.unique(batches[cells]).size
         if n_batches < 2:
             continue
-        k_type = min(k, cells.size)
-        summary = pairwise_summary(
-            x[cells],
-            np.zeros(cells.size, dtype=np.int64),
-            np.unique(batches[cells], return_inverse=True)[1].astype(np.int64),
-            k=k_type,
-            n_jobs=n_jobs,
-        )
-        scored.append((cells, n_batches))
-        if k_type == k:
-            big_idx.append(cells[summary.knn_indices])
-            big_dist.append(summary.knn_distances)
-            big_cells.append(cells)
-        else:
-            lisi[cells] = _lisi(
-                np.searchsorted(cells, cells[summary.knn_indices]),
-                summary.knn_distances,
-                batches[cells],
-                k_type,
-            )
-    if big_cells:
-        cells = np.concatenate(big_cells)
-        position = np.empty(n, dtype=np.int64)
-        position[cells] = np.arange(cells.size)
-        lisi[cells] = _lisi(
-            position[np.concatenate(big_idx)], np.concatenate(big_dist), batches[cells], k
-        )
-    weighted = sum(c.size * (np.nanmedian(lisi[c]) - 1) / (b - 1) for c, b in scored)
-    return float(weighted / n)
-
-
-def _lisi(indices: np.ndarray, distances: np.ndarray, batches: np.ndarray, k: int) -> np.ndarray:
-    """Per-cell LISI of scib-metrics (``lisi_knn``, perplexity k // 3, at least 1)."""
-    from scib_metrics import lisi_knn
-
-    return np.asarray(lisi_knn(_neighbors(indices, distances), batches, perplexity=max(1, k // 3)))
+        lisi = graph_lisi(graph[cells][:, cells], batches[cells], k)
+        if np.all(np.isnan(lisi)):
+            continue
+        total += cells.size * (np.nanmedian(lisi) - 1) / (n_batches - 1)
+    return float(total / len(labels))
