@@ -49,6 +49,15 @@ include: "workflow/rules/sensitivity.smk"
 include: "workflow/rules/scaling.smk"
 
 
+# A table registry entry's built_by names the rule that writes the table (config/tables.yaml).
+for _spec in TABLE_SPECS.values():
+    if _spec.built_by and not workflow.is_rule(_spec.built_by):
+        raise ConfigError(
+            CONFIG_SOURCE,
+            [f"table {_spec.name!r}: built_by names no rule ({_spec.built_by!r})"],
+        )
+
+
 rule all:
     default_target: True
     input:

@@ -1,5 +1,8 @@
 """Figures and the Snakemake report (paper figures 2-4, supplementary S2/S3).
 
+The figures and tables of the report are entries of the figure and table registries
+(config/figures.yaml, config/tables.yaml): the rules below derive from them.
+
 Tables: results/tables/seed_refinement.csv (uns["claire"] of the CLAIRE runs),
   runtime.csv (integration benchmark TSVs and result files, per repeat);
   results/report/tables/*.html show every table (rounded) inside the report.
@@ -51,6 +54,37 @@ rule collect_runtime:
         "../scripts/collect_runtime.py"
 
 
+# Every table of the table registry (config/tables.yaml) that an entry derives with its own
+# function: one rule each, table_<name>; the others are written by the rule in built_by.
+for _table in TABLE_SPECS.values():
+    if _table.function is None:
+        continue
+
+    rule:
+        name:
+            f"table_{_table.name}"
+        input:
+            [f"{RESULTS}/tables/{table}.csv" for table in _table.tables],
+        output:
+            f"{RESULTS}/tables/{_table.name}.csv",
+        log:
+            f"{RESULTS}/logs/report/table_{_table.name}.log",
+        benchmark:
+            f"{RESULTS}/benchmarks/report/table_{_table.name}.tsv"
+        conda:
+            "../../envs/report.yaml"
+        threads: 1
+        resources:
+            **report_resources(),
+        params:
+            function=_table.function,
+            tables=list(_table.tables),
+        script:
+            "../scripts/derive_table.py"
+
+
+# Every table of the table registry as a rounded HTML page; category and caption from its
+# entry (workflow/report/formatted_table.rst).
 rule format_table:
     input:
         f"{RESULTS}/tables/{{table}}.csv",
@@ -58,7 +92,7 @@ rule format_table:
         report(
             f"{RESULTS}/report/tables/{{table}}.html",
             caption="../report/formatted_table.rst",
-            category="4. Tables",
+            category=lambda wildcards: TABLE_SPECS[wildcards.table].category,
             labels={"table": "{table}"},
         ),
     log:
@@ -66,7 +100,7 @@ rule format_table:
     benchmark:
         f"{RESULTS}/benchmarks/report/format_table/{{table}}.tsv"
     wildcard_constraints:
-        table="|".join(REPORT_TABLES),
+        table="|".join(TABLE_SPECS),
     conda:
         "../../envs/report.yaml"
     threads: 1
@@ -74,7 +108,8 @@ rule format_table:
         **report_resources(),
     params:
         digits=4,
-        title=lambda wildcards: REPORT_TABLES[wildcards.table],
+        title=lambda wildcards: TABLE_SPECS[wildcards.table].title,
+        caption=lambda wildcards: TABLE_SPECS[wildcards.table].caption_text,
     script:
         "../scripts/format_table.py"
 
@@ -244,46 +279,3 @@ rule plot_umap_epochs:
         label=lambda wildcards: METHOD_LABELS[wildcards.method],
     script:
         "../scripts/plot_umap_epochs.py"
-
-
-rule plot_training_curves:
-    input:
-        f"{RESULTS}/tables/training_curves.csv",
-    output:
-        report_png(
-            "training_curves", "3. Training", labels={"figure": "training curves"}
-        ),
-    log:
-        f"{RESULTS}/logs/report/plot_training_curves.log",
-    benchmark:
-        f"{RESULTS}/benchmarks/report/plot_training_curves.tsv"
-    conda:
-        "../../envs/report.yaml"
-    threads: 1
-    resources:
-        **report_resources(),
-    params:
-        methods=METHODS,
-        labels=METHOD_LABELS,
-    script:
-        "../scripts/plot_training_curves.py"
-
-
-rule plot_seed_refinement:
-    input:
-        f"{RESULTS}/tables/seed_refinement.csv",
-    output:
-        report_png(
-            "seed_refinement", "3. Training", labels={"figure": "seed refinement"}
-        ),
-    log:
-        f"{RESULTS}/logs/report/plot_seed_refinement.log",
-    benchmark:
-        f"{RESULTS}/benchmarks/report/plot_seed_refinement.tsv"
-    conda:
-        "../../envs/report.yaml"
-    threads: 1
-    resources:
-        **report_resources(),
-    script:
-        "../scripts/plot_seed_refinement.py"

@@ -1,6 +1,7 @@
 """Settings and helpers of the figure and report rules (report.smk)."""
 
-from claire.bench.registry.figures import load_figures
+from claire.bench.registry.figures import caption_fields, load_figures
+from claire.bench.registry.tables import experiment_entries, load_tables
 
 REPORT = config["report"]
 FIGURES = f"{RESULTS}/figures"
@@ -10,23 +11,15 @@ UMAP_SETTINGS = {
 }
 # CLAIRE and its ablations (runner claire): refinement statistics.
 CLAIRE_METHODS = [m for m in METHODS if REGISTRY[m].runner == "claire"]
-# Tables shown (rounded, as HTML) in the report's "4. Tables" category, with their titles.
-REPORT_TABLES = {
-    "raw_metrics": "Raw metrics per dataset, method and repeat",
-    "scores": "Scaled scores, S_batch, S_bio, F1 and rank per repeat",
-    "summary": "Mean and standard deviation over repeats († uses cell-type labels)",
-    "control_scaled_summary": "Control-scaled batch, bio and overall scores next to the paper's F1",
-    "control_scaled": "Every metric scaled between the worst and best control, per repeat",
-    "training_curves": "Metrics of the embedding snapshots per epoch",
-    "seed_refinement": "Seeds before and after refinement (CLAIRE)",
-    "runtime": "Runtime and peak memory of the integration step",
-    "sensitivity": "CLAIRE hyper-parameter sensitivity grid",
-    "scaling": "Time and memory against the number of cells (scaling experiment)",
-}
+# The table registry (config/tables.yaml plus the config's table_registry files): the tables
+# shown (rounded, as HTML) in the report, their titles, captions and categories.
+TABLE_SPECS = load_tables(config["table_registry"])
 # The figure registry (config/figures.yaml plus the config's figure_registry files).
 FIGURE_SPECS = load_figures(config["figure_registry"])
-# Tables of optional experiments, shown only when they run.
-OPTIONAL_TABLES = ("sensitivity", "scaling")
+# Metric and score labels from the metric registry, for the captions that stay Jinja
+# templates in workflow/report/ (the workflow description sees only the config):
+# {{ snakemake.config["_caption_fields"]["bras"] }}; derived, never read from a config file.
+config["_caption_fields"] = caption_fields()
 
 
 def figure(name):
@@ -47,6 +40,22 @@ def report_png(name, category, subcategory=None, caption=None, labels=None):
 def figure_methods(spec):
     """The methods a registered figure shows: all, or the paper's (controls left out)."""
     return PAPER_METHODS if spec.methods == "paper" else METHODS
+
+
+def experiment_outputs(experiment=None):
+    """Figures and table pages of the registries that belong to one optional experiment
+    (None: those of every run)."""
+    return [
+        *[
+            path
+            for name in experiment_entries(FIGURE_SPECS, experiment)
+            for path in figure(name)
+        ],
+        *[
+            f"{RESULTS}/report/tables/{name}.html"
+            for name in experiment_entries(TABLE_SPECS, experiment)
+        ],
+    ]
 
 
 def report_resources(runtime=10, mem_mb=2000):

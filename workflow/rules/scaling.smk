@@ -32,26 +32,6 @@ rule scaling_table:
         "../scripts/scaling_table.py"
 
 
-rule plot_scaling:
-    input:
-        SCALING_TABLE,
-    output:
-        report_png("scaling", "1. Scores", labels={"figure": "scaling (time, memory)"}),
-    log:
-        f"{RESULTS}/logs/report/plot_scaling.log",
-    benchmark:
-        f"{RESULTS}/benchmarks/report/plot_scaling.tsv"
-    conda:
-        "../../envs/report.yaml"
-    threads: 1
-    resources:
-        **report_resources(),
-    params:
-        labels=METHOD_LABELS,
-    script:
-        "../scripts/plot_scaling.py"
-
-
 rule scaling:
     input:
         scaling_outputs(),

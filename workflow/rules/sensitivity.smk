@@ -22,21 +22,3 @@ rule aggregate_sensitivity:
         **report_resources(),
     script:
         "../scripts/aggregate_sensitivity.py"
-
-
-rule plot_sensitivity:
-    input:
-        f"{RESULTS}/tables/sensitivity.csv",
-    output:
-        report_png("sensitivity", "3. Training", labels={"figure": "sensitivity"}),
-    log:
-        f"{RESULTS}/logs/report/plot_sensitivity.log",
-    benchmark:
-        f"{RESULTS}/benchmarks/report/plot_sensitivity.tsv"
-    conda:
-        "../../envs/report.yaml"
-    threads: 1
-    resources:
-        **report_resources(),
-    script:
-        "../scripts/plot_sensitivity.py"

@@ -29,7 +29,7 @@ def sensitivity_records():
 
 
 def sensitivity_outputs():
-    return [*figure("sensitivity"), f"{RESULTS}/report/tables/sensitivity.html"]
+    return experiment_outputs("sensitivity")
 
 
 def scaling_results():
@@ -37,15 +37,15 @@ def scaling_results():
 
 
 def scaling_outputs():
-    return [SCALING_TABLE, *figure("scaling"), f"{RESULTS}/report/tables/scaling.html"]
+    return [SCALING_TABLE, *experiment_outputs("scaling")]
 
 
 def report_outputs():
-    """Every table page and figure of the report (rule all, via final_outputs)."""
+    """Every table page and figure of the report (rule all, via final_outputs); the
+    entries of the figure and table registries, then the figures with their own rules.
+    """
     return [
-        *[path for name in FIGURE_SPECS for path in figure(name)],
-        *figure("training_curves"),
-        *figure("seed_refinement"),
+        *experiment_outputs(),
         *figure("label_transfer"),
         *figure("trajectory_conservation"),
         *figure("control_scaled"),
@@ -62,10 +62,6 @@ def report_outputs():
             for method in umap_epoch_runs(dataset)
             for path in figure(f"umap_epochs/{dataset}/{method}")
         ],
-        *expand(
-            f"{RESULTS}/report/tables/{{table}}.html",
-            table=[t for t in REPORT_TABLES if t not in OPTIONAL_TABLES],
-        ),
     ]
 
 

@@ -3,17 +3,21 @@ names and the methods and their labels, and returns a matplotlib Figure."""
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 import pandas as pd
 from matplotlib.figure import Figure
 
+from claire.bench.plots.curves import plot_training_curves
+from claire.bench.plots.layout import message_figure
 from claire.bench.plots.palette import method_palette
+from claire.bench.plots.refinement import plot_seed_refinement
 from claire.bench.plots.runtime import plot_runtime_memory
+from claire.bench.plots.scaling import plot_scaling
 from claire.bench.plots.scores import plot_batch_vs_bio, plot_f1_bars
+from claire.bench.plots.sensitivity import plot_sensitivity
+from claire.bench.registry.callables import load_callable
 
 Tables = Mapping[str, pd.DataFrame]
 
@@ -37,20 +41,33 @@ def runtime_memory(tables: Tables, *, methods: Sequence[str], labels: Mapping[st
     )
 
 
+def training_curves(tables: Tables, *, methods: Sequence[str], labels: Mapping[str, str]) -> Figure:
+    """Metrics of the embedding snapshots against the epoch (paper Fig. 2a, S8)."""
+    curves = tables["training_curves"]
+    if curves.empty:
+        return message_figure("Training curves", "no method kept embedding snapshots in this run")
+    return plot_training_curves(curves, method_palette(methods), labels=labels, methods=methods)
+
+
+def seed_refinement(tables: Tables, *, methods: Sequence[str], labels: Mapping[str, str]) -> Figure:
+    """True-seed share before and after refinement (paper Fig. 4a); every CLAIRE run."""
+    return plot_seed_refinement(tables["seed_refinement"])
+
+
+def sensitivity(tables: Tables, *, methods: Sequence[str], labels: Mapping[str, str]) -> Figure:
+    """Metrics per grid value of alpha, k and eta (paper Fig. 4b)."""
+    return plot_sensitivity(tables["sensitivity"])
+
+
+def scaling(tables: Tables, *, methods: Sequence[str], labels: Mapping[str, str]) -> Figure:
+    """Time and memory against the number of cells (every method of the scaling block)."""
+    return plot_scaling(tables["scaling"], labels=labels)
+
+
 def plot_function(reference: str) -> Callable[..., Figure]:
     """The callable of a registry entry's ``function``: ``"module:name"`` or
     ``"path/to/file.py:name"`` (a plug-in file outside the package)."""
-    module_name, _, name = reference.rpartition(":")
-    if module_name.endswith(".py"):
-        path = Path(module_name)
-        spec = importlib.util.spec_from_file_location(f"claire_figure_{path.stem}", path)
-        if spec is None or spec.loader is None:
-            raise ImportError(f"cannot load a plot function from {path}")
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-    else:
-        module = importlib.import_module(module_name)
-    return getattr(module, name)
+    return load_callable(reference, "claire_figure")
 
 
 def draw(

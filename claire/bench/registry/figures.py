@@ -4,15 +4,18 @@ An entry (``config/figures.yaml``, plus any extra files named by the config's
 ``figure_registry``) gives the figure's name (results/figures/<name>.{png,pdf}), its plot
 function (``"module:callable"`` or ``"path/to/file.py:callable"``), the tables it reads
 (results/tables/<table>.csv), the report category and label, which methods it shows, and a
-caption template. The workflow derives one rule per entry (``plot_<name>``) and the
-report's target list from the registry (workflow/rules/report.smk, targets.smk).
+caption template; ``optional`` names the experiment (sensitivity, scaling) a figure
+belongs to, drawn only when it runs. The workflow derives one rule per entry
+(``plot_<name>``) and the report's target list from the registry (workflow/rules/report.smk,
+targets.smk).
 
 The plot function is called as ``function(tables, methods=[...], labels={...})`` with
 ``tables`` a mapping of table name to DataFrame, and returns a matplotlib Figure.
 
 Captions name metrics through the metric registry, never by hand: ``{basw}`` becomes the
 metric's label (``bASW``), ``{batch_metrics}`` / ``{bio_metrics}`` the labels of the metrics
-in S_batch / S_bio joined with "and", ``{f1}`` / ``{s_batch}`` / ``{s_bio}`` the score labels.
+in S_batch / S_bio joined with "and", ``{curve_metrics}`` those of the training curves
+and the sensitivity grid, ``{f1}`` / ``{s_batch}`` / ``{s_bio}`` the score labels.
 Only PyYAML besides the standard library.
 """
 
@@ -30,7 +33,8 @@ from claire.bench.registry import metrics
 
 DEFAULT_FIGURES = Path(__file__).resolve().parents[3] / "config" / "figures.yaml"
 METHOD_SETS = ("all", "paper")  # paper: the control methods left out (the paper's F1)
-_KEYS = {"function", "tables", "category", "label", "caption", "methods"}
+EXPERIMENTS = ("sensitivity", "scaling")  # optional experiments: their figures are conditional
+_KEYS = {"function", "tables", "category", "label", "caption", "methods", "optional"}
 
 
 class FigureRegistryError(ValueError):
@@ -48,6 +52,7 @@ class FigureSpec:
     label: str
     caption: str
     methods: str = "all"
+    optional: str | None = None  # an experiment of EXPERIMENTS: drawn only when it runs
 
     @property
     def caption_text(self) -> str:
@@ -66,6 +71,9 @@ def caption_fields(metric_list: Iterable[metrics.Metric] | None = None) -> dict[
         scored = [m.label for m in metric_list if m.in_score and m.group == group]
         if scored:
             fields[f"{group}_metrics"] = _joined(scored)
+    curve = [m.label for m in metric_list if m.curve]
+    if curve:
+        fields["curve_metrics"] = _joined(curve)
     return fields
 
 
@@ -94,6 +102,9 @@ def figure_spec(name: str, entry: Mapping[str, Any]) -> FigureSpec:
     methods = entry.get("methods", "all")
     if methods not in METHOD_SETS:
         raise FigureRegistryError(f"figure {name!r}: methods must be one of {METHOD_SETS}")
+    optional = entry.get("optional")
+    if optional is not None and optional not in EXPERIMENTS:
+        raise FigureRegistryError(f"figure {name!r}: optional must be one of {EXPERIMENTS}")
     spec = FigureSpec(
         name=name,
         function=str(entry["function"]),
@@ -102,6 +113,7 @@ def figure_spec(name: str, entry: Mapping[str, Any]) -> FigureSpec:
         label=str(entry.get("label", name)),
         caption=str(entry["caption"]).strip(),
         methods=methods,
+        optional=optional,
     )
     try:
         spec.caption_text  # noqa: B018 - checks the template now, not at report time
