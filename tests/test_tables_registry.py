@@ -186,4 +186,4 @@ def test_built_by_must_name_a_rule_of_the_workflow(tmp_path):
     config = {"datasets": {"tiny": tiny_dataset()}, "methods": ["pca"]}
     dag = run_snakemake(tmp_path / "run", {**config, "table_registry": [str(extra)]}, extra=("-n",))
     assert dag.returncode != 0
-    assert "table 'orphan': built_by names no rule ('no_such_rule')" in dag.stderr
+    assert "table 'orphan': built_by names no rule ('no_such_rule')" in dag.stdout + dag.stderr
