@@ -61,6 +61,27 @@ def test_adapter_parameters_are_read_without_importing():
     assert r_script_parameters(ROOT / "tests" / "plugins" / "toy_method.R") == ("n_comps",)
 
 
+def test_a_settings_dataclass_named_by_parameters_declares_them():
+    from dataclasses import fields
+
+    from claire.bench.competitors import mat2, smile
+
+    specs = registry()
+    for name, settings in (("smile", smile.SmileSettings), ("mat2", mat2.Mat2Settings)):
+        assert accepted_parameters(specs[name]) == tuple(f.name for f in fields(settings))
+    config = filled(
+        {
+            "datasets": {"tiny": tiny_dataset()},
+            "methods": ["smile"],
+            "method_params": {"smile": {"epoch": 3, "lr": 0.1}},
+        }
+    )
+    (problem,) = check_config(config, ROOT)[0]
+    assert problem.startswith(
+        "method_params.smile.epoch: smile has no parameter 'epoch' (did you mean 'epochs'?)"
+    )
+
+
 def test_misspelled_methods_and_parameters_are_listed_with_the_valid_names():
     config = filled(
         {

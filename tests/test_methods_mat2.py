@@ -148,7 +148,8 @@ def test_decoder_stage_leaves_the_encoder_alone(small):
     consensus = [p.detach().clone() for p in mods.consensus.parameters()]
     onehot = torch.eye(3)[torch.from_numpy(codes)]
     index = mat2.BatchIndex.from_codes(codes)
-    losses = mat2._train_decoders(mods, x, onehot, codes, index, 2, 0, 1e-3, 0.01, 64, False)
+    settings = mat2.Mat2Settings(lr=1e-3, weight_decay=0.01, batch_size=64, progress=False)
+    losses = mat2._train_decoders(mods, x, onehot, codes, index, 2, 0, settings)
     assert len(losses) == 2 and np.isfinite(losses).all()
     for b, p in zip(before, mods.encoder.parameters(), strict=True):
         torch.testing.assert_close(b, p.detach())

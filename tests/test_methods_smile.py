@@ -154,7 +154,8 @@ def test_beats_pca_on_kang_under_both_bn_modes(kang_raw):
     labels = kang.obs["cell_type"].to_numpy()
     base = baseline_mixing(kang)
     base_nmi = nmi_ari(pca.run(kang, "batch", 0), labels).nmi
-    fit = smile.train_smile(smile.zscore(kang.X), seed=0, epochs=20, lr=1e-2, progress=False)
+    settings = smile.SmileSettings(epochs=20, lr=1e-2, progress=False)
+    fit = smile.train_smile(smile.zscore(kang.X), settings, seed=0)
     assert fit.losses[-1] < 0.5 * fit.losses[0]
     for bn_eval in (False, True):
         emb = smile.embed(fit.net, fit.data, bn_eval)

@@ -193,6 +193,7 @@ print(json.dumps({{"value": values["cross_batch"], "batch": list(registry.BATCH_
 def test_config_parameters_are_accepted_by_the_adapters(config_name):
     """Every parameter a config sets (globally or per dataset) is an argument of the method's
     adapter: a typo fails here, not after hours of a paper run."""
+    import dataclasses
     import importlib
     import inspect
 
@@ -210,7 +211,11 @@ def test_config_parameters_are_accepted_by_the_adapters(config_name):
             if spec.runner == "claire":
                 known = set(ClaireParams.__dataclass_fields__) | {"preset"}
             elif spec.runner == "python":
-                known = set(inspect.signature(importlib.import_module(spec.module).run).parameters)
+                module = importlib.import_module(spec.module)
+                declared = getattr(module, "PARAMETERS", ())  # names, or a settings dataclass
+                if dataclasses.is_dataclass(declared):
+                    declared = [f.name for f in dataclasses.fields(declared)]
+                known = set(inspect.signature(module.run).parameters) | set(declared)
             else:
                 continue
             problems += [f"{method}: {key}" for key in params if key not in known]

@@ -155,19 +155,18 @@ def run_ours(adata: ad.AnnData, seed: int, epochs: int, eval_epochs: list[int]) 
     if x.shape[0] < batch_size:
         run.notes.append(f"{x.shape[0]} cells < batch {batch_size}: ours refuses (InputError)")
         return run
+    settings = ours.SmileSettings(
+        epochs=epochs,
+        lr=float(SETTINGS["lr"]),
+        batch_size=batch_size,
+        n_clusters=int(SETTINGS["clf_out"]),
+        bn_eval=bool(SETTINGS["bn_eval"]),
+        snapshot_epochs=eval_epochs,
+        device="cpu",
+        progress=False,
+    )
     with Timer() as timer:
-        fit = ours.train_smile(
-            x,
-            seed=seed,
-            epochs=epochs,
-            lr=float(SETTINGS["lr"]),
-            batch_size=batch_size,
-            n_clusters=int(SETTINGS["clf_out"]),
-            bn_eval=bool(SETTINGS["bn_eval"]),
-            snapshot_epochs=eval_epochs,
-            device="cpu",
-            progress=False,
-        )
+        fit = ours.train_smile(x, settings, seed=seed)
     run.seconds = timer.seconds
     run.losses = list(fit.losses)
     run.embeddings = {**fit.snapshots, epochs: fit.embedding}

@@ -39,6 +39,7 @@ import copy
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import anndata as ad
 import numpy as np
@@ -225,6 +226,39 @@ def decoder_triplets(
 # ---- training -------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Mat2Settings:
+    """MAT2's parameters (the adapter's ``method_params``), defaults as CLAIRE ran it:
+    training, anchors (:func:`scored_anchors`), networks, output (:func:`embed_reconstruction`)."""
+
+    # training: epochs per stage, both Adam optimisers
+    epochs: int = 80
+    lr: float = 1e-3
+    weight_decay: float = 0.01
+    batch_size: int = 256
+    # anchors
+    k_anchor: int = 5
+    k_filter: int | None = 200
+    n_cca: int = 30
+    k_score: int = 30
+    # networks
+    latent_dim: int = 20
+    dropout: float = 0.0
+    # output
+    output: str = "pca"
+    n_pcs: int = 50
+    snapshot_epochs: Sequence[int] = ()
+    device: str = "auto"
+    progress: bool | None = None
+
+    def snapshot_counts(self) -> list[int]:
+        """The snapshot epoch counts within the run (0 to ``epochs``), sorted."""
+        return sorted({int(e) for e in self.snapshot_epochs if 0 <= int(e) <= self.epochs})
+
+
+PARAMETERS = Mat2Settings  # the parse-time config check reads its fields
+
+
 @dataclass
 class Mat2Modules:
     encoder: Encoder
@@ -331,23 +365,15 @@ def train_mat2(
     codes: np.ndarray,
     pairs: np.ndarray,
     scores: np.ndarray,
+    settings: Mat2Settings,
     *,
     seed: int,
-    epochs: int = 80,
-    epoch_counts: Sequence[int] = (),
-    latent_dim: int = 20,
-    dropout: float = 0.0,
-    lr: float = 1e-3,
-    weight_decay: float = 0.01,
-    batch_size: int = 256,
-    device: str = "auto",
-    progress: bool | None = None,
 ) -> Mat2Fit:
     """Train MAT2 on ``x`` (cells x genes, L1 x G normalised) with batch ``codes`` and
-    scored anchor ``pairs``; returns R(E(x)) for ``epochs`` and every count in
-    ``epoch_counts`` (each equal to a separate run of that many epochs per stage)."""
-    dev = resolve_device(device)
-    counts = sorted({int(e) for e in epoch_counts if 0 <= int(e)} | {int(epochs)})
+    scored anchor ``pairs``; returns R(E(x)) for ``epochs`` and every snapshot count
+    (each equal to a separate run of that many epochs per stage)."""
+    dev = resolve_device(settings.device)
+    counts = sorted({*settings.snapshot_counts(), int(settings.epochs)})
     n, n_genes = x.shape
     n_batches = int(codes.max()) + 1
     table = PartnerTable.from_anchors(pairs, scores, n)
@@ -355,9 +381,9 @@ def train_mat2(
     fit = Mat2Fit()
     with seeded(seed, dev):
         mods = Mat2Modules(
-            Encoder(n_genes, latent_dim, dropout).to(dev),
-            ConsensusDecoder(n_genes, latent_dim).to(dev),
-            BatchDecoder(n_genes, n_batches, latent_dim).to(dev),
+            Encoder(n_genes, settings.latent_dim, settings.dropout).to(dev),
+            ConsensusDecoder(n_genes, settings.latent_dim).to(dev),
+            BatchDecoder(n_genes, n_batches, settings.latent_dim).to(dev),
         )
         decoder_init = (
             copy.deepcopy(mods.consensus.state_dict()),
@@ -365,17 +391,13 @@ def train_mat2(
         )
         data = torch.from_numpy(np.ascontiguousarray(x)).to(dev)
         onehot = torch.eye(n_batches, device=dev)[torch.from_numpy(codes).to(dev)]
-        encoders = _train_encoder(
-            mods.encoder, data, table, counts, seed, lr, weight_decay, batch_size, fit, progress
-        )
+        encoders = _train_encoder(mods.encoder, data, table, counts, seed, settings, fit)
         for e in counts:
             mods.encoder.load_state_dict(encoders[e])
             mods.consensus.load_state_dict(decoder_init[0])
             mods.batch.load_state_dict(decoder_init[1])
             torch.manual_seed(seed + 2)  # stage 2 draws the same stream in every run
-            fit.dec_loss[e] = _train_decoders(
-                mods, data, onehot, codes, index, e, seed, lr, weight_decay, batch_size, progress
-            )
+            fit.dec_loss[e] = _train_decoders(mods, data, onehot, codes, index, e, seed, settings)
             fit.decoder_epochs += e
             fit.reconstructions[e] = reconstruct(mods, data)
     return fit
@@ -387,20 +409,17 @@ def _train_encoder(
     table: PartnerTable,
     counts: list[int],
     seed: int,
-    lr: float,
-    weight_decay: float,
-    batch_size: int,
+    settings: Mat2Settings,
     fit: Mat2Fit,
-    progress: bool | None,
 ) -> dict[int, dict]:
     """Stage 1 up to the largest count; the encoder's state after each count's epochs."""
-    opt = torch.optim.Adam(enc.parameters(), lr=lr, weight_decay=weight_decay)
+    opt = torch.optim.Adam(enc.parameters(), lr=settings.lr, weight_decay=settings.weight_decay)
     rng = np.random.default_rng([seed, 1])
     states = {0: copy.deepcopy(enc.state_dict())}
     last = counts[-1]
-    with _progress(last, "mat2 stage 1", progress) as bar:
+    with _progress(last, "mat2 stage 1", settings.progress) as bar:
         for epoch in range(1, last + 1):
-            loss, skipped = _encoder_epoch(enc, opt, data, table, rng, batch_size)
+            loss, skipped = _encoder_epoch(enc, opt, data, table, rng, settings.batch_size)
             fit.enc_loss.append(loss)
             fit.skipped_batches += skipped
             bar.update()
@@ -419,17 +438,15 @@ def _train_decoders(
     index: BatchIndex,
     epochs: int,
     seed: int,
-    lr: float,
-    weight_decay: float,
-    batch_size: int,
-    progress: bool | None,
+    settings: Mat2Settings,
 ) -> list[float]:
     """Stage 2 of a run with ``epochs`` epochs per stage (fresh optimiser and stream)."""
     params = [*mods.consensus.parameters(), *mods.batch.parameters()]
-    opt = torch.optim.Adam(params, lr=lr, weight_decay=weight_decay)
+    opt = torch.optim.Adam(params, lr=settings.lr, weight_decay=settings.weight_decay)
+    batch_size = settings.batch_size
     rng = np.random.default_rng([seed, 2])
     losses = []
-    with _progress(epochs, f"mat2 stage 2 ({epochs} epochs)", progress) as bar:
+    with _progress(epochs, f"mat2 stage 2 ({epochs} epochs)", settings.progress) as bar:
         for epoch in range(1, epochs + 1):
             losses.append(_decoder_epoch(mods, opt, data, onehot, codes, index, rng, batch_size))
             bar.update()
@@ -459,83 +476,46 @@ def embed_reconstruction(rec: np.ndarray, n_pcs: int, seed: int, output: str) ->
 
 
 def scored_anchors(
-    adata: ad.AnnData,
-    batch_key: str,
-    seed: int,
-    *,
-    k_anchor: int = 5,
-    n_cca: int = 30,
-    k_filter: int | None = 200,
-    k_score: int = 30,
+    adata: ad.AnnData, batch_key: str, seed: int, settings: Mat2Settings | None = None
 ) -> ScoredAnchors:
-    """The Seurat-scored anchors (both directions) that :func:`run` trains stage 1 on;
-    the parity check feeds the same table to the authors' ``BuildMAT2``."""
+    """The Seurat-scored anchors (both directions) that :func:`run` trains stage 1 on, with
+    the anchor fields of ``settings`` (default: :class:`Mat2Settings`); the parity check
+    feeds the same table to the authors' ``BuildMAT2``."""
+    settings = settings or Mat2Settings()
     return find_scored_anchors(
         adata.X,
         adata.obs[batch_key].to_numpy(),
-        k_anchor=k_anchor,
-        n_components=n_cca,
-        k_filter=k_filter,
-        k_score=k_score,
+        k_anchor=settings.k_anchor,
+        n_components=settings.n_cca,
+        k_filter=settings.k_filter,
+        k_score=settings.k_score,
         seed=seed,
     )
 
 
-def run(
-    adata: ad.AnnData,
-    batch_key: str,
-    seed: int,
-    *,
-    epochs: int = 80,
-    lr: float = 1e-3,
-    weight_decay: float = 0.01,
-    batch_size: int = 256,
-    latent_dim: int = 20,
-    dropout: float = 0.0,
-    k_anchor: int = 5,
-    k_filter: int | None = 200,
-    n_cca: int = 30,
-    k_score: int = 30,
-    n_pcs: int = 50,
-    output: str = "pca",
-    snapshot_epochs: Sequence[int] = (),
-    device: str = "auto",
-    progress: bool | None = None,
-) -> AdapterResult:
-    """Train MAT2 (manual mode, scored anchors) on ``adata.X`` and embed R(E(x)).
+def run(adata: ad.AnnData, batch_key: str, seed: int, **params: Any) -> AdapterResult:
+    """Train MAT2 (manual mode, scored anchors) on ``adata.X`` and embed R(E(x));
+    ``params`` are :class:`Mat2Settings`' fields.
 
     ``snapshot_epochs``: one MAT2 model per epoch count (see the module doc for the cost);
     ``epochs`` counts epochs per stage.
     """
+    settings = Mat2Settings(**params)
     if batch_key not in adata.obs.columns:
         raise InputError(f"mat2: obs[{batch_key!r}] is missing")
-    if output not in ("pca", "reconstruction"):
-        raise InputError(f"mat2: output must be 'pca' or 'reconstruction', got {output!r}")
-    anchors = scored_anchors(
-        adata, batch_key, seed, k_anchor=k_anchor, n_cca=n_cca, k_filter=k_filter, k_score=k_score
-    )
+    if settings.output not in ("pca", "reconstruction"):
+        raise InputError(f"mat2: output must be 'pca' or 'reconstruction', got {settings.output!r}")
+    anchors = scored_anchors(adata, batch_key, seed, settings)
     if len(anchors) == 0:
         raise InputError("mat2: no anchors between batches; nothing to train stage 1 on")
     codes = pd.Categorical(adata.obs[batch_key]).codes.astype(np.int64)
-    wanted = sorted({int(e) for e in snapshot_epochs if 0 <= int(e) <= epochs})
+    wanted = settings.snapshot_counts()
     fit = train_mat2(
-        l1_normalise(adata.X),
-        codes,
-        anchors.pairs,
-        anchors.score,
-        seed=seed,
-        epochs=epochs,
-        epoch_counts=wanted,
-        latent_dim=latent_dim,
-        dropout=dropout,
-        lr=lr,
-        weight_decay=weight_decay,
-        batch_size=batch_size,
-        device=device,
-        progress=progress,
+        l1_normalise(adata.X), codes, anchors.pairs, anchors.score, settings, seed=seed
     )
+    epochs = settings.epochs
     embed = {
-        e: embed_reconstruction(fit.reconstructions[e], n_pcs, seed, output)
+        e: embed_reconstruction(fit.reconstructions[e], settings.n_pcs, seed, settings.output)
         for e in {*wanted, epochs}
     }
     with_anchor = np.unique(anchors.pairs[:, 0])

@@ -29,6 +29,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import anndata as ad
 import numpy as np
@@ -130,6 +131,29 @@ def embed(net: SmileNet, x: torch.Tensor, bn_eval: bool, chunk: int = 512) -> np
     return out
 
 
+@dataclass(frozen=True)
+class SmileSettings:
+    """SMILE's parameters (the adapter's ``method_params``); defaults as upstream."""
+
+    epochs: int = 80
+    lr: float = 1e-2
+    batch_size: int = 512
+    n_clusters: int = 25
+    feature_dim: int = 32
+    f_temp: float = 0.05
+    p_temp: float = 0.15
+    noise_sd: float = 1.0
+    momentum: float = 0.9
+    weight_decay: float = 5e-4
+    bn_eval: bool = False
+    snapshot_epochs: Sequence[int] = ()
+    device: str = "auto"
+    progress: bool | None = None
+
+
+PARAMETERS = SmileSettings  # the parse-time config check reads its fields
+
+
 @dataclass
 class SmileFit:
     """A trained SMILE network with its per-epoch losses and snapshots."""
@@ -148,11 +172,10 @@ def _train_epoch(
     opt: torch.optim.Optimizer,
     rng: np.random.Generator,
     noise: torch.Generator,
-    batch_size: int,
-    noise_sd: float,
-    temps: tuple[float, float],
+    settings: SmileSettings,
 ) -> list[float]:
     """One epoch over n // batch_size full batches of a fresh permutation."""
+    batch_size, noise_sd = settings.batch_size, settings.noise_sd
     order = torch.from_numpy(rng.permutation(x.shape[0])).to(x.device)
     step_losses = []
     for j in range(x.shape[0] // batch_size):
@@ -162,7 +185,7 @@ def _train_epoch(
             for _ in range(2)
         ]
         (f1, y1), (f2, y2) = net(views[0]), net(views[1])
-        loss = smile_loss(f1, f2, y1, y2, *temps)
+        loss = smile_loss(f1, f2, y1, y2, settings.f_temp, settings.p_temp)
         opt.zero_grad()
         loss.backward()
         opt.step()
@@ -170,115 +193,68 @@ def _train_epoch(
     return step_losses
 
 
-def train_smile(
-    x: np.ndarray,
-    *,
-    seed: int,
-    epochs: int = 80,
-    lr: float = 1e-2,
-    batch_size: int = 512,
-    n_clusters: int = 25,
-    feature_dim: int = 32,
-    f_temp: float = 0.05,
-    p_temp: float = 0.15,
-    noise_sd: float = 1.0,
-    momentum: float = 0.9,
-    weight_decay: float = 5e-4,
-    bn_eval: bool = False,
-    snapshot_epochs: Sequence[int] = (),
-    device: str = "auto",
-    progress: bool | None = None,
-) -> SmileFit:
+def train_smile(x: np.ndarray, settings: SmileSettings, *, seed: int) -> SmileFit:
     """Train SMILE on ``x`` (cells x genes, already z-scored); seeded and, on CPU,
     bit-identical for the same seed. Snapshots are embedded with ``bn_eval``."""
-    if x.shape[0] < batch_size:
+    if x.shape[0] < settings.batch_size:
         raise InputError(
-            f"smile: {x.shape[0]} cells < batch_size {batch_size}: upstream SMILE trains "
+            f"smile: {x.shape[0]} cells < batch_size {settings.batch_size}: upstream SMILE trains "
             "only full batches and would not train at all; lower batch_size"
         )
-    dev = resolve_device(device)
+    dev = resolve_device(settings.device)
     with seeded(seed, dev):
-        net = SmileNet(x.shape[1], n_clusters, feature_dim)
+        net = SmileNet(x.shape[1], settings.n_clusters, settings.feature_dim)
         net.apply(xavier_init)
         net.to(dev).train()
         data = torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32)).to(dev)
-        opt = torch.optim.SGD(net.parameters(), lr=lr, momentum=momentum, weight_decay=weight_decay)
+        opt = torch.optim.SGD(
+            net.parameters(),
+            lr=settings.lr,
+            momentum=settings.momentum,
+            weight_decay=settings.weight_decay,
+        )
         rng = np.random.default_rng(seed)
         noise = torch.Generator(device=dev).manual_seed(seed + 1)
         fit = SmileFit(net)
-        wanted = {int(e) for e in snapshot_epochs if 0 <= int(e) <= epochs}
+        wanted = {int(e) for e in settings.snapshot_epochs if 0 <= int(e) <= settings.epochs}
         if 0 in wanted:
-            fit.snapshots[0] = embed(net, data, bn_eval, batch_size)
-        disable = None if progress is None else not progress
-        bar = tqdm(range(1, epochs + 1), desc="smile", disable=disable)
+            fit.snapshots[0] = embed(net, data, settings.bn_eval, settings.batch_size)
+        disable = None if settings.progress is None else not settings.progress
+        bar = tqdm(range(1, settings.epochs + 1), desc="smile", disable=disable)
         for epoch in bar:
-            steps = _train_epoch(net, data, opt, rng, noise, batch_size, noise_sd, (f_temp, p_temp))
+            steps = _train_epoch(net, data, opt, rng, noise, settings)
             fit.losses.append(float(np.mean(steps)))
             fit.loss_sums.append(float(np.sum(steps)))
             bar.set_postfix(loss=f"{fit.losses[-1]:.4f}")
             log.info(
                 "smile: epoch %d/%d, loss %.4f per step (total %.4f over %d steps)",
                 epoch,
-                epochs,
+                settings.epochs,
                 fit.losses[-1],
                 fit.loss_sums[-1],
                 len(steps),
             )
             if epoch in wanted:
-                fit.snapshots[epoch] = embed(net, data, bn_eval, batch_size)
-        fit.embedding = embed(net, data, bn_eval, batch_size)
+                fit.snapshots[epoch] = embed(net, data, settings.bn_eval, settings.batch_size)
+        fit.embedding = embed(net, data, settings.bn_eval, settings.batch_size)
     fit.data = data
     return fit
 
 
-def run(
-    adata: ad.AnnData,
-    batch_key: str,
-    seed: int,
-    *,
-    epochs: int = 80,
-    lr: float = 1e-2,
-    batch_size: int = 512,
-    n_clusters: int = 25,
-    feature_dim: int = 32,
-    f_temp: float = 0.05,
-    p_temp: float = 0.15,
-    noise_sd: float = 1.0,
-    momentum: float = 0.9,
-    weight_decay: float = 5e-4,
-    bn_eval: bool = False,
-    snapshot_epochs: Sequence[int] = (),
-    device: str = "auto",
-    progress: bool | None = None,
-) -> AdapterResult:
+def run(adata: ad.AnnData, batch_key: str, seed: int, **params: Any) -> AdapterResult:
     """Train SMILE on the z-scored HVGs of ``adata.X`` and embed every cell in the order
-    of ``adata``. SMILE uses neither the batch (``batch_key`` is only checked) nor labels.
+    of ``adata``; ``params`` are :class:`SmileSettings`' fields. SMILE uses neither the
+    batch (``batch_key`` is only checked) nor labels.
     """
+    settings = SmileSettings(**params)
     if batch_key not in adata.obs.columns:
         raise InputError(f"smile: obs[{batch_key!r}] is missing")
-    fit = train_smile(
-        zscore(adata.X),
-        seed=seed,
-        epochs=epochs,
-        lr=lr,
-        batch_size=batch_size,
-        n_clusters=n_clusters,
-        feature_dim=feature_dim,
-        f_temp=f_temp,
-        p_temp=p_temp,
-        noise_sd=noise_sd,
-        momentum=momentum,
-        weight_decay=weight_decay,
-        bn_eval=bn_eval,
-        snapshot_epochs=snapshot_epochs,
-        device=device,
-        progress=progress,
-    )
+    fit = train_smile(zscore(adata.X), settings, seed=seed)
     stats = {
         "loss": np.asarray(fit.losses, dtype=np.float64),
         "loss_sum": np.asarray(fit.loss_sums, dtype=np.float64),
-        "steps_per_epoch": adata.n_obs // batch_size,
-        "bn_eval": bool(bn_eval),
+        "steps_per_epoch": adata.n_obs // settings.batch_size,
+        "bn_eval": bool(settings.bn_eval),
         "device": str(fit.data.device),
     }
     return AdapterResult(fit.embedding, snapshots=fit.snapshots, uns={"smile": stats})

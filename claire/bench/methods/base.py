@@ -11,7 +11,8 @@ with ``uses_labels: true``) and returns an ``n_cells x d`` embedding, or an
 entries. An adapter whose ``run`` takes a ``threads`` argument receives the job's thread
 count. The workflow checks a config's parameter names against ``run``'s signature before
 any job (:mod:`claire.bench.methods.signature`); an adapter whose ``run`` takes
-``**params`` lists their names in a module-level ``PARAMETERS = ("name", ...)``.
+``**params`` lists their names in a module-level ``PARAMETERS = ("name", ...)`` or names
+a settings dataclass of the module there (``PARAMETERS = SmileSettings``: its fields).
 :func:`run_method` is the one place that calls adapters: it validates the output, packs
 it with its provenance into the result file's AnnData and, when asked, records a failure
 as a result with status "failed".

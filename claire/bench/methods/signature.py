@@ -3,7 +3,9 @@ without importing it (the workflow checks a config while it is parsed, before an
 
 - ``runner: python``: the keyword parameters of the adapter's ``run(adata, batch_key,
   seed, ...)``, read from the module's source; an adapter whose ``run`` takes
-  ``**params`` declares them in a module-level ``PARAMETERS = ("name", ...)``.
+  ``**params`` declares them in a module-level ``PARAMETERS = ("name", ...)`` or
+  ``PARAMETERS = SomeSettings``, a dataclass of the module: its fields (as
+  ``ClaireParams``' are read).
 - ``runner: claire``: the fields of :class:`claire.params.ClaireParams` plus ``preset``.
 - ``runner: rscript``: the names of the script's ``DEFAULTS <- list(name = value, ...)``.
 - ``runner: precomputed``: ``files``, ``key``, ``cell_ids``.
@@ -51,6 +53,19 @@ def module_file(module: str, basedir: Path = ROOT) -> Path | None:
     return Path(found.origin) if found and found.origin else None
 
 
+def _declared(value: ast.expr, path: Path) -> tuple[str, ...] | None:
+    """``PARAMETERS``' names: a literal tuple, or the fields of a dataclass of the module."""
+    if isinstance(value, ast.Name):
+        try:
+            return _dataclass_fields(path, value.id)
+        except LookupError:
+            return None
+    try:
+        return tuple(str(name) for name in ast.literal_eval(value))
+    except ValueError:
+        return None
+
+
 @cache
 def _module_parameters(path: Path, mtime: float) -> tuple[str, ...] | None:
     tree = ast.parse(path.read_text(), filename=str(path))
@@ -61,10 +76,7 @@ def _module_parameters(path: Path, mtime: float) -> tuple[str, ...] | None:
             run = node
         targets = node.targets if isinstance(node, ast.Assign) else []
         if any(isinstance(t, ast.Name) and t.id == "PARAMETERS" for t in targets):
-            try:
-                declared = tuple(str(name) for name in ast.literal_eval(node.value))
-            except ValueError:
-                declared = None
+            declared = _declared(node.value, path)
     if run is None:
         return None
     args = run.args
