@@ -3,7 +3,7 @@
 bASW and cASW (scib silhouette semantics), kBET (scETM's chi-square acceptance rate,
 k = 15 with the cell itself), NMI and ARI (Louvain sweep 0.1..2.0 on the 15-NN graph,
 highest-NMI clustering). Every function takes plain arrays; :func:`compute_all` computes
-them all from one pairwise pass and one k-NN graph.
+every registered metric from one pairwise pass and one k-NN graph.
 """
 
 from claire.bench.metrics.clustering import PAPER_RESOLUTIONS, SweepResult, louvain_sweep
@@ -17,13 +17,15 @@ from claire.bench.metrics.compute import (
     nmi_ari,
     prepare_inputs,
 )
+from claire.bench.metrics.context import MetricContext
 from claire.bench.metrics.kbet import kbet_acceptance, kbet_pvalues
-from claire.bench.registry.metrics import CORE_METRICS, EXTENDED_METRICS
+from claire.bench.registry import metrics as _registry
 
 __all__ = [
     "CORE_METRICS",
     "EXTENDED_METRICS",
     "PAPER_RESOLUTIONS",
+    "MetricContext",
     "MetricSettings",
     "SweepResult",
     "batch_asw",
@@ -37,3 +39,10 @@ __all__ = [
     "nmi_ari",
     "prepare_inputs",
 ]
+
+
+def __getattr__(name: str):
+    """CORE_METRICS and EXTENDED_METRICS, read live from the metric registry."""
+    if name in ("CORE_METRICS", "EXTENDED_METRICS"):
+        return getattr(_registry, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

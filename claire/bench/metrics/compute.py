@@ -11,8 +11,7 @@ from __future__ import annotations
 import contextlib
 import importlib
 import logging
-import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -20,12 +19,11 @@ import anndata as ad
 import numba
 import numpy as np
 import pandas as pd
-import scipy.sparse as sp
 from threadpoolctl import threadpool_limits
 
 from claire.bench.contract import BATCH, EMBEDDING_KEY, LABEL, InputError, validate_embedding
-from claire.bench.metrics import downstream, extended
 from claire.bench.metrics.clustering import PAPER_RESOLUTIONS, SweepResult, louvain_sweep
+from claire.bench.metrics.context import MetricContext, timed
 from claire.bench.metrics.downstream import LABEL_TRANSFER_K
 from claire.bench.metrics.kbet import kbet_acceptance
 from claire.bench.metrics.knn_graph import knn_connectivities
@@ -35,9 +33,8 @@ from claire.bench.metrics.silhouette import (
     batch_asw_from_summary,
     batch_asw_split_from_summary,
     label_asw_from_summary,
-    label_silhouettes,
 )
-from claire.bench.registry import metrics as metric_registry
+from claire.bench.registry.metrics import metric_registry
 
 log = logging.getLogger(__name__)
 
@@ -97,22 +94,7 @@ class MetricSettings:
         return out
 
 
-@dataclass(frozen=True)
-class MetricContext:
-    """What a plug-in metric (``registry.metrics.Metric.function``) receives: the checked embedding,
-    batch and label codes, the k-NN graph (cell itself in column 0) and the clustering kept
-    by the Louvain sweep."""
-
-    embedding: np.ndarray
-    batches: np.ndarray
-    labels: np.ndarray
-    knn_indices: np.ndarray
-    knn_distances: np.ndarray
-    clusters: np.ndarray
-    settings: MetricSettings
-
-
-def _plugin_function(spec: str):
+def _metric_function(spec: str) -> Callable[[MetricContext], float]:
     module, _, name = spec.partition(":")
     if not name:
         raise InputError(f"metric function {spec!r} must be written 'module:callable'")
@@ -176,16 +158,6 @@ def limited_threads(n_jobs: int) -> Iterator[None]:
         numba.set_num_threads(previous)
 
 
-@contextlib.contextmanager
-def _timed(timings: dict[str, float] | None, name: str) -> Iterator[None]:
-    start = time.perf_counter()
-    yield
-    seconds = time.perf_counter() - start
-    log.info("%s: %.2f s", name, seconds)
-    if timings is not None:
-        timings[name] = seconds
-
-
 def _summary(inputs: MetricInputs, k: int, dtype: str, n_jobs: int = 1) -> PairwiseSummary:
     return pairwise_summary(
         inputs.embedding,
@@ -208,17 +180,16 @@ def compute_all(
     pseudotimes: pd.DataFrame | None = None,
     downstream_metrics: bool = True,
 ) -> dict[str, float]:
-    """Every metric of one embedding: basw, kbet, ari, nmi, casw, best_resolution, label
-    transfer, BRAS, trajectory conservation (+ extended, + the plug-in metrics of the
-    metric registry).
+    """Every metric of the metric registry for one embedding (the extended ones when
+    ``settings.extended``), in registry order, plus ``best_resolution`` after NMI.
 
     ``data`` is an AnnData (``obsm[embedding_key]``, ``obs["batch"]``, ``obs["cell_type"]``)
     or an (n_cells, d) array with ``batches`` and ``labels``. ``x_pre`` (the unintegrated
     expression of the same cells) is needed for PCR when ``settings.extended``.
     ``pseudotimes`` (one column per lineage, true pseudotime, NaN off the lineage, rows in
     the cells' order) enables trajectory conservation (NaN without). ``downstream_metrics``
-    False skips label transfer, BRAS and trajectory conservation (training curves). When
-    given, ``timings`` receives the seconds of each step.
+    False skips the downstream analyses (label transfer, BRAS, trajectory conservation:
+    training curves). When given, ``timings`` receives the seconds of each step.
     """
     settings = settings or MetricSettings()
     if isinstance(data, ad.AnnData):
@@ -227,114 +198,35 @@ def compute_all(
         raise InputError("batches and labels are required with an array embedding")
     k_pass = max(settings.k, settings.lisi_k) if settings.extended else settings.k
     inputs = prepare_inputs(data, batches, labels, min_cells=k_pass + 1)
+    if pseudotimes is not None and len(pseudotimes) != inputs.embedding.shape[0]:
+        raise InputError(
+            f"pseudotimes: {len(pseudotimes)} rows for {inputs.embedding.shape[0]} cells"
+        )
+    selected = [
+        m
+        for m in metric_registry().metrics
+        if (settings.extended or not m.extended) and (downstream_metrics or not m.downstream)
+    ]
     results: dict[str, float] = {}
     with limited_threads(settings.n_jobs):
-        with _timed(timings, "pairwise pass (k-NN + silhouette sums)"):
+        with timed(timings, "pairwise pass (k-NN + silhouette sums)"):
             summary = _summary(inputs, k_pass, settings.dtype, settings.n_jobs)
-        knn_idx = summary.knn_indices[:, : settings.k]
-        knn_dist = summary.knn_distances[:, : settings.k]
-        with _timed(timings, "basw"):
-            results["basw"], _ = batch_asw_from_summary(summary, inputs.labels, inputs.batches)
-        with _timed(timings, "casw"):
-            results["casw"] = label_asw_from_summary(summary, inputs.labels)
-        with _timed(timings, "kbet"):
-            results["kbet"] = kbet_acceptance(knn_idx, inputs.batches, settings.alpha)
-        with _timed(timings, "knn graph (UMAP connectivities)"):
-            graph = knn_connectivities(knn_idx, knn_dist)
-        with _timed(timings, "louvain sweep (nmi, ari)"):
-            sweep = louvain_sweep(
-                graph, inputs.labels, settings.resolutions, settings.seed, settings.n_jobs
-            )
-        results.update(nmi=sweep.nmi, ari=sweep.ari, best_resolution=sweep.resolution)
-        if downstream_metrics:
-            results.update(
-                _downstream(inputs, settings, graph, knn_idx, knn_dist, pseudotimes, timings)
-            )
-        if settings.extended:
-            with _timed(timings, "extended"):
-                results.update(_extended(inputs, summary, graph, settings, x_pre))
-        plugins = [
-            m
-            for m in metric_registry.METRICS
-            if m.function and (settings.extended or not m.extended)
-        ]
-        if plugins:
-            context = MetricContext(
-                inputs.embedding,
-                inputs.batches,
-                inputs.labels,
-                knn_idx,
-                knn_dist,
-                sweep.clusters,
-                settings,
-            )
-            for metric in plugins:
-                with _timed(timings, metric.name):
-                    results[metric.name] = float(_plugin_function(metric.function)(context))
-    return results
-
-
-def _downstream(
-    inputs: MetricInputs,
-    settings: MetricSettings,
-    graph,
-    knn_idx: np.ndarray,
-    knn_dist: np.ndarray,
-    pseudotimes: pd.DataFrame | None,
-    timings: dict[str, float] | None,
-) -> dict[str, float]:
-    """Label transfer, BRAS and (with true pseudotimes) trajectory conservation."""
-    out: dict[str, float] = {}
-    with _timed(timings, "label transfer"):
-        transfer = downstream.label_transfer(
+        context = MetricContext(
             inputs.embedding,
             inputs.batches,
             inputs.labels,
-            k=settings.label_transfer_k,
-            drop_first=settings.label_transfer_drop_first,
+            summary,
+            settings,
+            x_pre=x_pre,
+            pseudotimes=pseudotimes,
+            timings=timings,
         )
-    out.update(label_transfer=transfer.accuracy, label_transfer_f1=transfer.macro_f1)
-    with _timed(timings, "bras"):
-        out["bras"] = extended.bras(inputs.embedding, inputs.labels, inputs.batches)
-    out["trajectory"] = float("nan")
-    if pseudotimes is not None:
-        if len(pseudotimes) != inputs.embedding.shape[0]:
-            raise InputError(
-                f"pseudotimes: {len(pseudotimes)} rows for {inputs.embedding.shape[0]} cells"
-            )
-        with _timed(timings, "trajectory conservation"):
-            out["trajectory"] = downstream.trajectory_conservation(
-                graph, knn_idx, knn_dist, inputs.labels, pseudotimes
-            )
-    return out
-
-
-def _extended(
-    inputs: MetricInputs,
-    summary: PairwiseSummary,
-    graph: sp.csr_matrix,
-    settings: MetricSettings,
-    x_pre,
-) -> dict[str, float]:
-    knn_idx, knn_dist = summary.knn_indices, summary.knn_distances
-    small_idx, small_dist = knn_idx[:, : settings.k], knn_dist[:, : settings.k]
-    out = {
-        "ilisi": extended.ilisi(knn_idx, knn_dist, inputs.batches),
-        "clisi": extended.clisi(knn_idx, knn_dist, inputs.labels),
-        "graph_conn": extended.graph_connectivity(small_idx, small_dist, inputs.labels),
-        "isolated_labels": extended.isolated_label_asw(
-            label_silhouettes(summary, inputs.labels), inputs.labels, inputs.batches
-        ),
-        "cilisi": extended.cilisi(graph, inputs.labels, inputs.batches, settings.lisi_k),
-    }
-    split = batch_asw_split_from_summary(summary, inputs.labels, inputs.batches)
-    out.update(basw_apart=split.apart, basw_overlap=split.overlap)
-    if x_pre is None:
-        log.warning("PCR skipped: the unintegrated data (x_pre) was not given")
-        out["pcr"] = float("nan")
-    else:
-        out["pcr"] = extended.pcr_comparison(x_pre, inputs.embedding, inputs.batches)
-    return out
+        for metric in selected:
+            with timed(timings, metric.name):
+                results[metric.name] = float(_metric_function(metric.function)(context))
+            if metric.name == "nmi":
+                results["best_resolution"] = context.sweep.resolution
+    return results
 
 
 def batch_asw(embedding: np.ndarray, batches: Any, labels: Any, dtype: str = "float32") -> float:

@@ -32,11 +32,9 @@ from claire.bench.contract import (
 )
 from claire.bench.io import write_text_atomic
 from claire.bench.metrics.compute import MetricSettings, compute_all
-from claire.bench.registry.metrics import CURVE_METRICS
+from claire.bench.registry.metrics import metric_registry
 
 log = logging.getLogger(__name__)
-
-CURVE_COLUMNS = ("epoch", *CURVE_METRICS)
 
 
 def metrics_record(
@@ -88,13 +86,14 @@ def training_curve(
     only) for a failed run or a file without snapshots.
     """
     core = dataclasses.replace(settings, extended=False)
+    curve_metrics = metric_registry().curve
     rows = []
     epochs = [] if is_failed(result) else snapshot_epochs(result)
     reusable = final is not None and final.get("status") == STATUS_OK
     for epoch in epochs:
         snapshot = result.obsm[snapshot_key(epoch)]
         if reusable and np.array_equal(snapshot, result.obsm[EMBEDDING_KEY]):
-            values = {m: final[m] for m in CURVE_METRICS}
+            values = {m: final[m] for m in curve_metrics}
             log.info("epoch %d: the final embedding, metrics taken from its record", epoch)
         else:
             values = compute_all(
@@ -103,11 +102,11 @@ def training_curve(
                 embedding_key=snapshot_key(epoch),
                 downstream_metrics=False,
             )
-        rows.append({"epoch": epoch, **{m: values[m] for m in CURVE_METRICS}})
-        log.info("epoch %d: %s", epoch, {m: round(values[m], 4) for m in CURVE_METRICS})
+        rows.append({"epoch": epoch, **{m: values[m] for m in curve_metrics}})
+        log.info("epoch %d: %s", epoch, {m: round(values[m], 4) for m in curve_metrics})
     if not epochs:
         log.warning("no embedding snapshots to score: the curve is empty")
-    return pd.DataFrame(rows, columns=list(CURVE_COLUMNS))
+    return pd.DataFrame(rows, columns=["epoch", *curve_metrics])
 
 
 def unintegrated_matrix(preprocessed: ad.AnnData, result: ad.AnnData) -> np.ndarray:

@@ -21,9 +21,12 @@ from claire.bench.plots.layout import (
     require_rows,
 )
 from claire.bench.plots.palette import is_highlighted, method_labels, method_palette, order_methods
-from claire.bench.registry.metrics import CURVE_METRICS, metric_label
+from claire.bench.registry.metrics import metric_label, metric_registry
 
-CURVE_PANELS = tuple((m, metric_label(m)) for m in CURVE_METRICS)
+
+def curve_panels() -> tuple[tuple[str, str], ...]:
+    """(name, label) of the registry's curve metrics, read at call time."""
+    return tuple((m, metric_label(m)) for m in metric_registry().curve)
 
 
 def mean_curves(curves: pd.DataFrame, metrics: Sequence[str]) -> pd.DataFrame:
@@ -38,7 +41,7 @@ def mean_curves(curves: pd.DataFrame, metrics: Sequence[str]) -> pd.DataFrame:
 def plot_training_curves(
     curves: pd.DataFrame,
     palette: Mapping[str, str] | None = None,
-    metrics: Sequence[tuple[str, str]] = CURVE_PANELS,
+    metrics: Sequence[tuple[str, str]] | None = None,
     labels: Mapping[str, str] | None = None,
     methods: Sequence[str] | None = None,
 ) -> Figure:
@@ -48,6 +51,7 @@ def plot_training_curves(
     and optionally repeat; repeats are averaged. ``methods`` orders the legend (default:
     the table's order, CLAIRE first).
     """
+    metrics = curve_panels() if metrics is None else metrics
     names = [m for m, _ in metrics]
     require_columns(curves, ["dataset", "method", "epoch", *names], "training curves")
     require_rows(curves, "training curves")

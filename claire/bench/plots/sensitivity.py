@@ -7,9 +7,9 @@ from collections.abc import Sequence
 import pandas as pd
 from matplotlib.figure import Figure
 
-from claire.bench.plots.curves import CURVE_PANELS
+from claire.bench.plots.curves import curve_panels
 from claire.bench.plots.layout import ordered_unique, require_columns, require_rows
-from claire.bench.registry.metrics import METRIC_BY_NAME, metric_colour
+from claire.bench.registry.metrics import metric_colour, metric_registry
 
 PARAM_LABELS = {
     "alpha": "alpha (mixup lower bound)",
@@ -20,7 +20,7 @@ PARAM_LABELS = {
 
 def plot_sensitivity(
     table: pd.DataFrame,
-    metrics: Sequence[tuple[str, str]] = CURVE_PANELS,
+    metrics: Sequence[tuple[str, str]] | None = None,
 ) -> Figure:
     """Grid with one row per dataset and one column per parameter; one line per metric.
 
@@ -28,6 +28,7 @@ def plot_sensitivity(
     (default: the registry's curve metrics); each row is one CLAIRE run where ``param`` was
     set to ``value`` and the others kept at their defaults.
     """
+    metrics = curve_panels() if metrics is None else metrics
     require_columns(
         table, ["dataset", "param", "value", *[m for m, _ in metrics]], "sensitivity plot"
     )
@@ -50,7 +51,7 @@ def plot_sensitivity(
                     rows[metric],
                     marker="o",
                     markersize=4,
-                    color=metric_colour(metric) if metric in METRIC_BY_NAME else None,
+                    color=metric_colour(metric) if metric in metric_registry().by_name else None,
                     label=label,
                 )
             ax.set_ylim(-0.02, 1.02)

@@ -2,7 +2,7 @@
 
 One module per job:
 
-* :mod:`.metrics`: the metric registry (``METRICS``, ``register_metric``, labels, colours);
+* :mod:`.metrics`: the metric registry (``metric_registry``, ``register_metric``, labels, colours);
 * :mod:`.methods`: the method registry (``config/methods.yaml`` read into ``MethodSpec``);
 * :mod:`.params`: parameter layering (``merged_params``);
 * :mod:`.migration`: what moved from the old config layout;
@@ -11,7 +11,7 @@ One module per job:
 ``claire.bench.registry.<name>`` still reaches every name of these modules (and the
 sensitivity run names of :mod:`claire.bench.experiments.sensitivity`) for plug-ins written
 against the single module: ``registry.register_metric(registry.Metric(...))``. The lookup
-is live, so names derived from ``METRICS`` reflect metrics registered later.
+is live, so the name lists of the metric registry reflect metrics registered later.
 """
 
 from __future__ import annotations

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from claire.bench.contract import STATUS_OK
-from claire.bench.registry.metrics import METRIC_BY_NAME, metric_names
+from claire.bench.registry.metrics import metric_names, metric_registry
 from claire.bench.tables.scores import RUN_KEYS, rank_by
 
 GROUP_SCORES = ("batch", "bio", "overall")
@@ -30,7 +30,9 @@ def scaled_metric_names(raw: pd.DataFrame) -> list[str]:
     return [
         m
         for m in metric_names(extended=True)
-        if METRIC_BY_NAME[m].group in ("batch", "bio") and m in raw and raw[m].notna().any()
+        if metric_registry().by_name[m].group in ("batch", "bio")
+        and m in raw
+        and raw[m].notna().any()
     ]
 
 
@@ -45,9 +47,10 @@ def _scale_dataset(group: pd.DataFrame, controls: Collection[str], metrics: Sequ
         if pd.notna(worst) and best > worst:
             scaled = ((group[metric] - worst) / (best - worst)).clip(0.0, 1.0)
             out.loc[ok, column] = scaled[ok]
+    by_name = metric_registry().by_name
     for name, members in (
-        ("batch", [m for m in metrics if METRIC_BY_NAME[m].group == "batch"]),
-        ("bio", [m for m in metrics if METRIC_BY_NAME[m].group == "bio"]),
+        ("batch", [m for m in metrics if by_name[m].group == "batch"]),
+        ("bio", [m for m in metrics if by_name[m].group == "bio"]),
         ("overall", list(metrics)),
     ):
         out[name] = out[[f"{m}_scaled" for m in members]].mean(axis=1, skipna=True)

@@ -16,7 +16,7 @@ import pandas as pd
 
 from claire.bench.contract import STATUS_OK
 from claire.bench.registry.methods import LABEL_USE_MARK
-from claire.bench.registry.metrics import BEYOND_PAPER_METRICS, metric_label, metric_names
+from claire.bench.registry.metrics import metric_label, metric_names, metric_registry
 from claire.bench.tables.scores import AGGREGATE_SCORES, summary_table
 
 LABEL_NOTE = f"{LABEL_USE_MARK} uses cell-type labels (not unsupervised)"
@@ -74,7 +74,7 @@ def _raw_section(
     metrics = [
         m
         for m in metric_names(extended=True)
-        if m in raw.columns and (m in BEYOND_PAPER_METRICS) == beyond
+        if m in raw.columns and (m in metric_registry().beyond_paper) == beyond
     ]
     if beyond:
         metrics = [m for m in metrics if raw[m].notna().any()]

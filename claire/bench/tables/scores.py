@@ -34,26 +34,19 @@ import pandas as pd
 from claire.bench.contract import STATUS_OK
 from claire.bench.registry.methods import display_name
 from claire.bench.registry.methods import uses_labels as method_uses_labels
-from claire.bench.registry.metrics import (
-    BATCH_METRICS,
-    BIO_METRICS,
-    CURVE_METRICS,
-    SCORED_METRICS,
-    metric_names,
-)
+from claire.bench.registry.metrics import metric_names, metric_registry
 
 RUN_KEYS = ("dataset", "method", "repeat")
 ID_COLUMNS = (*RUN_KEYS, "status", "error", "n_cells")
 AGGREGATE_SCORES = ("s_batch", "s_bio", "f1")
-SCORE_COLUMNS = (
-    *RUN_KEYS,
-    "status",
-    *(f"{m}_scaled" for m in SCORED_METRICS),
-    *AGGREGATE_SCORES,
-    "rank",
-)
 SUMMARY_ID_COLUMNS = ("dataset", "method", "label", "uses_labels", "n_repeats", "n_ok", "rank")
 CURVE_ID_COLUMNS = RUN_KEYS
+
+
+def score_columns() -> list[str]:
+    """Columns of scores.csv (the registry's scored metrics, read at call time)."""
+    scaled = [f"{m}_scaled" for m in metric_registry().scored]
+    return [*RUN_KEYS, "status", *scaled, *AGGREGATE_SCORES, "rank"]
 
 
 def raw_columns(extended: bool) -> list[str]:
@@ -125,11 +118,12 @@ def rank_by(values: pd.Series) -> pd.Series:
 def _score_dataset(group: pd.DataFrame) -> pd.DataFrame:
     ok = group["status"] == STATUS_OK
     out = group[[*RUN_KEYS, "status"]].copy()
-    for metric in SCORED_METRICS:
+    registry = metric_registry()
+    for metric in registry.scored:
         out[f"{metric}_scaled"] = np.nan
         out.loc[ok, f"{metric}_scaled"] = min_max(group.loc[ok, metric])
-    out["s_batch"] = out[[f"{m}_scaled" for m in BATCH_METRICS]].mean(axis=1, skipna=True)
-    out["s_bio"] = out[[f"{m}_scaled" for m in BIO_METRICS]].mean(axis=1, skipna=True)
+    out["s_batch"] = out[[f"{m}_scaled" for m in registry.batch]].mean(axis=1, skipna=True)
+    out["s_bio"] = out[[f"{m}_scaled" for m in registry.bio]].mean(axis=1, skipna=True)
     out["f1"] = f1_score(out["s_batch"], out["s_bio"])
     out.loc[~ok, list(AGGREGATE_SCORES)] = np.nan
     out["rank"] = rank_by(out["f1"])
@@ -145,9 +139,9 @@ def _sorted_by_rank(table: pd.DataFrame, keys: Sequence[str]) -> pd.DataFrame:
 def score_table(raw: pd.DataFrame) -> pd.DataFrame:
     """scores.csv: per run, scaled metrics, S_batch, S_bio, F1 and the rank in its dataset."""
     if raw.empty:
-        return pd.DataFrame(columns=list(SCORE_COLUMNS))
+        return pd.DataFrame(columns=score_columns())
     parts = [_score_dataset(group) for _, group in raw.groupby("dataset", sort=True)]
-    scores = pd.concat(parts, ignore_index=True)[list(SCORE_COLUMNS)]
+    scores = pd.concat(parts, ignore_index=True)[score_columns()]
     return _sorted_by_rank(scores, ["method", "repeat"])
 
 
@@ -222,7 +216,7 @@ def curve_table(curves: Mapping[tuple[str, str, int], pd.DataFrame]) -> pd.DataF
         if not frame.empty
     ]
     if not parts:
-        return pd.DataFrame(columns=[*CURVE_ID_COLUMNS, "epoch", *CURVE_METRICS])
+        return pd.DataFrame(columns=[*CURVE_ID_COLUMNS, "epoch", *metric_registry().curve])
     table = pd.concat(parts, ignore_index=True)
     value_columns = [c for c in table.columns if c not in CURVE_ID_COLUMNS]
     return table[[*CURVE_ID_COLUMNS, *value_columns]]

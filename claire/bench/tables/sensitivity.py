@@ -17,10 +17,10 @@ import pandas as pd
 
 from claire.bench.contract import STATUS_OK
 from claire.bench.experiments.sensitivity import RUN_SEPARATOR, SENSITIVITY_PARAMS, parse_value
-from claire.bench.registry.metrics import CURVE_METRICS
+from claire.bench.registry.metrics import metric_registry
 
 __all__ = ["SENSITIVITY_PARAMS", "parse_run", "parse_value", "sensitivity_table"]
-SENSITIVITY_COLUMNS = ("dataset", "param", "value", "status", "error", *CURVE_METRICS)
+ID_COLUMNS = ("dataset", "param", "value", "status", "error")
 
 
 def parse_run(method: str) -> tuple[str, str, int | float]:
@@ -44,7 +44,7 @@ def sensitivity_row(record: Mapping[str, Any]) -> dict[str, Any]:
         "value": value,
         "status": record.get("status"),
         "error": record.get("error", "") or "",
-        **{m: _number(record.get(m)) if ok else math.nan for m in CURVE_METRICS},
+        **{m: _number(record.get(m)) if ok else math.nan for m in metric_registry().curve},
     }
 
 
@@ -56,7 +56,9 @@ def _number(value: object) -> float:
 def sensitivity_table(records: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
     """sensitivity.csv from the metrics records of the grid runs, sorted by dataset,
     parameter and value; two records of one grid point raise ValueError."""
-    table = pd.DataFrame([sensitivity_row(r) for r in records], columns=list(SENSITIVITY_COLUMNS))
+    table = pd.DataFrame(
+        [sensitivity_row(r) for r in records], columns=[*ID_COLUMNS, *metric_registry().curve]
+    )
     duplicated = table.duplicated(["dataset", "param", "value"])
     if duplicated.any():
         points = table.loc[duplicated, ["dataset", "param", "value"]].values.tolist()
