@@ -189,6 +189,46 @@ print(json.dumps({{"value": values["cross_batch"], "batch": list(registry.BATCH_
     assert np.isfinite(out["value"])
 
 
+def test_a_config_metric_module_feeds_the_one_frozen_registry():
+    """A module of the config's ``metrics.modules`` (here the toy plug-in's ``METRICS``) is
+    loaded once into the registry that compute_all and the tables read; the registry itself
+    is immutable (a new one replaces it, nothing copied at import goes stale)."""
+    code = f"""
+import json, sys
+sys.path.insert(0, {str(ROOT / "tests")!r})
+from claire.bench.tables.scores import raw_columns, score_columns
+from claire.bench.registry.metrics import load_config_metrics, metric_registry
+before = metric_registry()
+config = {{"metrics": {{"modules": ["plugins.toy_metric"]}}}}
+load_config_metrics(config)
+registry = load_config_metrics(config)
+import numpy as np
+from claire.bench.metrics import MetricSettings, compute_all
+rng = np.random.default_rng(0)
+emb = rng.normal(size=(300, 8)).astype("float32")
+batches = np.repeat(["a", "b"], 150); labels = np.tile(["x", "y", "z"], 100)
+values = compute_all(emb, batches, labels, MetricSettings(resolutions=(1.0,)))
+try:
+    registry.by_name["x"] = None
+    frozen = False
+except TypeError:
+    frozen = True
+print(json.dumps({{
+    "names": [m.name for m in registry.metrics], "before": len(before.metrics),
+    "value": values["cross_batch"], "raw": raw_columns(False), "scores": score_columns(),
+    "frozen": frozen, "same": registry is metric_registry(),
+}}))
+"""
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    assert done.returncode == 0, done.stderr[-2000:]
+    out = json.loads(done.stdout.strip().splitlines()[-1])
+    assert out["names"].count("cross_batch") == 1 and out["names"][-1] == "cross_batch"
+    assert out["before"] == len(out["names"]) - 1 and out["frozen"] and out["same"]
+    assert out["value"] == pytest.approx(0.5, abs=0.06)
+    assert out["raw"][-2:] == ["cross_batch", "best_resolution"]
+    assert "cross_batch_scaled" in out["scores"]
+
+
 @pytest.mark.parametrize("config_name", ["config.yaml", "paper.yaml"])
 def test_config_parameters_are_accepted_by_the_adapters(config_name):
     """Every parameter a config sets (globally or per dataset) is an argument of the method's

@@ -6,6 +6,7 @@ import logging
 from claire.bench.contract import STATUS_OK
 from claire.bench.io import write_text_atomic
 from claire.bench.logs import run_logged
+from claire.bench.registry.metrics import load_config_metrics
 from claire.bench.tables.controls import (
     control_scaled_markdown,
     control_scaled_summary,
@@ -22,6 +23,7 @@ from claire.bench.tables.scores import (
 
 
 def main() -> None:
+    load_config_metrics(snakemake.config)  # plug-in metric modules of the config
     params = snakemake.params
     raw = raw_table(load_records(snakemake.input.metrics), extended=params.extended)
     paper = without_controls(raw, params.control_methods)

@@ -10,9 +10,11 @@ from claire.bench.metrics.evaluate import (
     unintegrated_matrix,
     write_record,
 )
+from claire.bench.registry.metrics import load_config_metrics
 
 
 def main() -> None:
+    load_config_metrics(snakemake.config)  # plug-in metric modules of the config
     settings = MetricSettings.from_config(
         snakemake.params.metrics, seed=snakemake.params.seed, n_jobs=snakemake.threads
     )

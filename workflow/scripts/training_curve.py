@@ -9,9 +9,11 @@ from claire.bench.io import write_text_atomic
 from claire.bench.logs import run_logged
 from claire.bench.metrics import MetricSettings
 from claire.bench.metrics.evaluate import training_curve
+from claire.bench.registry.metrics import load_config_metrics
 
 
 def main() -> None:
+    load_config_metrics(snakemake.config)  # plug-in metric modules of the config
     settings = MetricSettings.from_config(
         snakemake.params.metrics, seed=snakemake.params.seed, n_jobs=snakemake.threads
     )

@@ -7,6 +7,8 @@ figures and ``compute_all`` all read the one immutable :class:`MetricRegistry` r
 
 from __future__ import annotations
 
+import importlib
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import cached_property
 from types import MappingProxyType
@@ -159,6 +161,31 @@ def register_metric(metric: Metric) -> None:
     """
     global _registry
     _registry = _registry.with_metrics(metric)
+
+
+def load_metric_modules(modules: Iterable[str]) -> MetricRegistry:
+    """Import plug-in metric modules (config ``metrics.modules``) and register the metrics
+    of each one's ``METRICS`` (a sequence of :class:`Metric`); return the registry.
+
+    A metric already registered with the same definition (a module loaded twice, or one
+    that calls :func:`register_metric` on import) is kept once; another metric of the same
+    name raises ValueError.
+    """
+    global _registry
+    for name in modules:
+        module = importlib.import_module(name)
+        for metric in getattr(module, "METRICS", ()):
+            present = _registry.by_name.get(metric.name)
+            if present is None:
+                _registry = _registry.with_metrics(metric)
+            elif present != metric:
+                raise ValueError(f"{name}: metric {metric.name!r} is already registered")
+    return _registry
+
+
+def load_config_metrics(config: Mapping[str, Any]) -> MetricRegistry:
+    """:func:`load_metric_modules` of a workflow config's ``metrics.modules`` (if any)."""
+    return load_metric_modules((config.get("metrics") or {}).get("modules") or ())
 
 
 # The registry's name lists under their former module-level names (read live, never copied).
