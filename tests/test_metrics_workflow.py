@@ -99,3 +99,5 @@ def test_workflow_scores_trajectory_and_controls(tmp_path):
     assert "shuffled (control)" not in (results / "tables/benchmark.md").read_text()
     for figure in ("label_transfer", "trajectory_conservation", "umap_pseudotime/traj"):
         assert (results / f"figures/{figure}.pdf").stat().st_size > 0
+    # the pseudotime UMAPs are plot_umap's, drawn again (no second UMAP computation)
+    assert (results / "figures/umap/traj_coords.npz").stat().st_size > 0

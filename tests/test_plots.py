@@ -210,6 +210,23 @@ def test_umap_grid_columns_methods_rows_colourings_failed_panel(tmp_path):
         plot_umap_grid({"PCA": rng.normal(size=(49, 2))}, obs)
 
 
+def test_umap_coords_round_trip(tmp_path):
+    """plot_umap's coordinates file gives plot_umap_pseudotime the same points, methods (in
+    order), failed methods and cells."""
+    from claire.bench.plots.umap import load_umap_coords, save_umap_coords
+
+    rng = np.random.default_rng(0)
+    coords = {"pca": rng.normal(size=(5, 2)).astype(np.float32), "scvi": None, "claire": None}
+    coords["claire"] = rng.normal(size=(5, 2)).astype(np.float32)
+    cells = pd.Index([f"c{i}" for i in range(5)])
+    save_umap_coords(tmp_path / "coords.npz", coords, cells)
+    loaded, loaded_cells = load_umap_coords(tmp_path / "coords.npz")
+    assert list(loaded) == ["pca", "scvi", "claire"] and loaded["scvi"] is None
+    np.testing.assert_array_equal(loaded["pca"], coords["pca"])
+    np.testing.assert_array_equal(loaded["claire"], coords["claire"])
+    assert loaded_cells.equals(cells)
+
+
 def test_compute_umap_is_seeded_and_checks_input():
     rng = np.random.default_rng(1)
     embedding = np.vstack([rng.normal(0, 1, (40, 8)), rng.normal(6, 1, (40, 8))])

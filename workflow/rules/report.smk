@@ -158,13 +158,14 @@ rule plot_umap:
             for method in METHODS
         ],
     output:
-        report_png(
+        figure=report_png(
             "umap/{dataset}",
             "2. Embeddings",
             "UMAP per method",
             caption="umap",
             labels={"dataset": "{dataset}", "figure": "UMAP per method"},
         ),
+        coords=f"{FIGURES}/umap/{{dataset}}_coords.npz",
     log:
         f"{RESULTS}/logs/report/plot_umap/{{dataset}}.log",
     benchmark:
@@ -219,10 +220,7 @@ rule plot_downstream:
 
 rule plot_umap_pseudotime:
     input:
-        results=lambda wildcards: [
-            INTEGRATION.format(dataset=wildcards.dataset, method=method, repeat=0)
-            for method in METHODS
-        ],
+        coords=rules.plot_umap.output.coords,
         preprocessed=preprocessed,
     output:
         report_png(
@@ -242,10 +240,7 @@ rule plot_umap_pseudotime:
     resources:
         **report_resources(runtime=30, mem_mb=4000),
     params:
-        methods=METHODS,
         labels=METHOD_LABELS,
-        settings=UMAP_SETTINGS,
-        seed=SEED,
         pseudotime_key=lambda wildcards: pseudotime_key(wildcards.dataset),
     script:
         "../scripts/plot_umap_pseudotime.py"

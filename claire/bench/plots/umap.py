@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 
 import anndata as ad
 import numpy as np
@@ -132,3 +133,26 @@ def embedding_umaps(
         log.info("UMAP of %s (%d cells x %d dims)", name, *np.shape(embedding))
         coords[name] = compute_umap(embedding, seed=seed, n_neighbors=n_neighbors)
     return coords
+
+
+def save_umap_coords(
+    path: str | Path, coords: Mapping[str, np.ndarray | None], cells: Sequence[str]
+) -> None:
+    """Write every method's 2-D UMAP (None: a failed method, stored as NaN) and the cells."""
+    names = list(coords)
+    stacked = np.full((len(names), len(cells), 2), np.nan, dtype=np.float32)
+    for i, name in enumerate(names):
+        if coords[name] is not None:
+            stacked[i] = coords[name]
+    with open(path, "wb") as handle:
+        np.savez(handle, methods=np.array(names), cells=np.asarray(cells, dtype=str), xy=stacked)
+
+
+def load_umap_coords(path: str | Path) -> tuple[dict[str, np.ndarray | None], pd.Index]:
+    """The coordinates :func:`save_umap_coords` wrote (per method) and the cells' index."""
+    with np.load(path) as data:
+        coords = {
+            str(name): None if np.isnan(xy).all() else xy
+            for name, xy in zip(data["methods"], data["xy"], strict=True)
+        }
+        return coords, pd.Index(data["cells"])
