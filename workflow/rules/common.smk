@@ -14,6 +14,7 @@ from claire.bench.config_check import dataset_available
 from claire.bench.experiments import scaling as scaling_experiment
 from claire.bench.experiments.sensitivity import sensitivity_runs
 from claire.bench.registry import methods as reg
+from claire.bench.registry.metrics import load_config_metrics
 from claire.bench.registry.params import merged_params
 from claire.bench.methods.signature import code_files
 
@@ -23,6 +24,8 @@ REPEATS = config["repeats"]
 RECORD_ERRORS = config["on_method_error"] == "record"
 METRICS = config["metrics"]
 METRICS_EXTENDED = METRICS["extended"]
+# Plug-in metric modules of the config: their labels reach captions and the report.
+load_config_metrics(config)
 
 # Named path patterns (wildcards dataset, method = run name, repeat).
 PREPROCESSED = f"{RESULTS}/data/{{dataset}}/preprocessed.h5ad"
