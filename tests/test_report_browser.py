@@ -8,6 +8,7 @@ every table page must show a filled table.
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import sys
@@ -99,6 +100,24 @@ def test_report_holds_every_figure_and_table(report_html):
         assert f"filename={name}" in html, name
     figures = report_html.parent / "results" / "figures"
     assert (figures / "umap" / "tiny.pdf").exists() and (figures / "f1_bars.pdf").exists()
+
+
+def test_report_captions_come_from_the_registries(report_html):
+    """Every table page and registered figure carries its entry's caption, rendered from
+    the metric registry (config/tables.yaml, config/figures.yaml), and the report's
+    description names the metrics of S_batch and S_bio from it."""
+    from claire.bench.registry.figures import caption_fields, load_figures
+    from claire.bench.registry.tables import load_tables
+
+    html = report_html.read_text()
+    for specs in (load_tables(), load_figures()):
+        for name, spec in specs.items():
+            if spec.optional is None:
+                first_line = spec.caption_text.splitlines()[0]
+                fragment = re.match(r"[\w ,:;()-]+", first_line).group(0)[:60]
+                assert fragment in html, (name, fragment)
+    fields = caption_fields()
+    assert f"{fields['batch_metrics']} (batch mixing)" in html
 
 
 @pytest.fixture
