@@ -27,9 +27,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from claire.bench.registry import metrics
+from claire.bench.registry.entries import (
+    check_caption,
+    check_keys,
+    optional_experiment,
+    read_entries,
+)
 
 DEFAULT_FIGURES = Path(__file__).resolve().parents[3] / "config" / "figures.yaml"
 METHOD_SETS = ("all", "paper")  # paper: the control methods left out (the paper's F1)
@@ -89,22 +93,14 @@ def caption_text(template: str, metric_list: Iterable[metrics.Metric] | None = N
 
 def figure_spec(name: str, entry: Mapping[str, Any]) -> FigureSpec:
     """Check one entry (and its caption) and return its :class:`FigureSpec`."""
-    if not isinstance(entry, Mapping):
-        raise FigureRegistryError(f"figure {name!r}: registry entry must be a mapping")
-    unknown = sorted(set(entry) - _KEYS)
-    if unknown:
-        raise FigureRegistryError(f"figure {name!r}: unknown registry key(s) {unknown}")
-    missing = sorted({"function", "tables", "category", "caption"} - set(entry))
-    if missing:
-        raise FigureRegistryError(f"figure {name!r}: missing registry key(s) {missing}")
+    required = {"function", "tables", "category", "caption"}
+    check_keys("figure", name, entry, _KEYS, required, FigureRegistryError)
     if ":" not in str(entry["function"]):
         raise FigureRegistryError(f"figure {name!r}: function must be 'module:callable'")
     methods = entry.get("methods", "all")
     if methods not in METHOD_SETS:
         raise FigureRegistryError(f"figure {name!r}: methods must be one of {METHOD_SETS}")
-    optional = entry.get("optional")
-    if optional is not None and optional not in EXPERIMENTS:
-        raise FigureRegistryError(f"figure {name!r}: optional must be one of {EXPERIMENTS}")
+    optional = optional_experiment("figure", name, entry, EXPERIMENTS, FigureRegistryError)
     spec = FigureSpec(
         name=name,
         function=str(entry["function"]),
@@ -115,23 +111,12 @@ def figure_spec(name: str, entry: Mapping[str, Any]) -> FigureSpec:
         methods=methods,
         optional=optional,
     )
-    try:
-        spec.caption_text  # noqa: B018 - checks the template now, not at report time
-    except FigureRegistryError as error:
-        raise FigureRegistryError(f"figure {name!r}: {error}") from None
+    check_caption("figure", name, spec, FigureRegistryError)
     return spec
 
 
 def load_figures(extra: Iterable[str | os.PathLike] = ()) -> dict[str, FigureSpec]:
     """The built-in figures (config/figures.yaml) with the entries of ``extra`` files added
     or replacing built-in ones, in file order."""
-    entries: dict[str, Any] = {}
-    for path in (DEFAULT_FIGURES, *extra):
-        path = Path(path)
-        if not path.exists():
-            raise FigureRegistryError(f"figure registry file {path} does not exist")
-        content = yaml.safe_load(path.read_text()) or {}
-        if not isinstance(content, Mapping):
-            raise FigureRegistryError(f"{path}: a figure registry is a mapping of figure names")
-        entries.update(content)
+    entries = read_entries("figure", (DEFAULT_FIGURES, *extra), FigureRegistryError)
     return {name: figure_spec(name, entry) for name, entry in entries.items()}

@@ -22,9 +22,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from claire.bench.registry.figures import EXPERIMENTS, FigureRegistryError, caption_text
+from claire.bench.registry.entries import (
+    check_caption,
+    check_keys,
+    optional_experiment,
+    read_entries,
+)
+from claire.bench.registry.figures import EXPERIMENTS, caption_text
 
 DEFAULT_TABLES = Path(__file__).resolve().parents[3] / "config" / "tables.yaml"
 DEFAULT_CATEGORY = "4. Tables"
@@ -55,23 +59,14 @@ class TableSpec:
 
 def table_spec(name: str, entry: Mapping[str, Any]) -> TableSpec:
     """Check one entry (and its caption) and return its :class:`TableSpec`."""
-    if not isinstance(entry, Mapping):
-        raise TableRegistryError(f"table {name!r}: registry entry must be a mapping")
-    unknown = sorted(set(entry) - _KEYS)
-    if unknown:
-        raise TableRegistryError(f"table {name!r}: unknown registry key(s) {unknown}")
-    missing = sorted({"title", "caption"} - set(entry))
-    if missing:
-        raise TableRegistryError(f"table {name!r}: missing registry key(s) {missing}")
+    check_keys("table", name, entry, _KEYS, {"title", "caption"}, TableRegistryError)
     if ("built_by" in entry) == ("function" in entry):
         raise TableRegistryError(f"table {name!r}: give exactly one of built_by and function")
     if "function" in entry and ":" not in str(entry["function"]):
         raise TableRegistryError(f"table {name!r}: function must be 'module:callable'")
     if "function" in entry and not entry.get("tables"):
         raise TableRegistryError(f"table {name!r}: a function needs the tables it reads")
-    optional = entry.get("optional")
-    if optional is not None and optional not in EXPERIMENTS:
-        raise TableRegistryError(f"table {name!r}: optional must be one of {EXPERIMENTS}")
+    optional = optional_experiment("table", name, entry, EXPERIMENTS, TableRegistryError)
     spec = TableSpec(
         name=name,
         title=str(entry["title"]),
@@ -82,25 +77,14 @@ def table_spec(name: str, entry: Mapping[str, Any]) -> TableSpec:
         tables=tuple(entry.get("tables") or ()),
         optional=optional,
     )
-    try:
-        spec.caption_text  # noqa: B018 - checks the template now, not at report time
-    except FigureRegistryError as error:
-        raise TableRegistryError(f"table {name!r}: {error}") from None
+    check_caption("table", name, spec, TableRegistryError)
     return spec
 
 
 def load_tables(extra: Iterable[str | os.PathLike] = ()) -> dict[str, TableSpec]:
     """The built-in tables (config/tables.yaml) with the entries of ``extra`` files added
     or replacing built-in ones, in file order."""
-    entries: dict[str, Any] = {}
-    for path in (DEFAULT_TABLES, *extra):
-        path = Path(path)
-        if not path.exists():
-            raise TableRegistryError(f"table registry file {path} does not exist")
-        content = yaml.safe_load(path.read_text()) or {}
-        if not isinstance(content, Mapping):
-            raise TableRegistryError(f"{path}: a table registry is a mapping of table names")
-        entries.update(content)
+    entries = read_entries("table", (DEFAULT_TABLES, *extra), TableRegistryError)
     return {name: table_spec(name, entry) for name, entry in entries.items()}
 
 
