@@ -54,6 +54,14 @@ def delta_label(new: np.ndarray, old: np.ndarray) -> float:
     return float(np.count_nonzero(np.asarray(new) != np.asarray(old)) / max(len(new), 1))
 
 
+def refresh_targets(q: torch.Tensor, last: np.ndarray) -> tuple[torch.Tensor, np.ndarray, float]:
+    """DEC's target update from the soft assignments ``q``: the target distribution, the
+    hard labels and the share of them changed since ``last``."""
+    p = target_distribution(q)
+    labels = q.argmax(dim=1).cpu().numpy()
+    return p, labels, delta_label(labels, last)
+
+
 def louvain_clusters(
     features: np.ndarray, n_neighbors: int, resolution: float, seed: int
 ) -> np.ndarray:

@@ -61,14 +61,13 @@ from claire.bench.competitors._deep_clustering import (
     KerasEarlyStopping,
     SeededTrainer,
     Snapshots,
-    delta_label,
     encode_all,
     epoch_permutation,
     keras_kld,
     louvain_init,
     minibatches,
+    refresh_targets,
     soft_assign,
-    target_distribution,
 )
 from claire.bench.contract import AdapterResult, InputError
 from claire.device import resolve_device, seeded
@@ -251,6 +250,18 @@ class DescTrainer(SeededTrainer):
 
         return on_epoch
 
+    def fit_epochs(
+        self,
+        opt: torch.optim.Optimizer,
+        loss_fn: Callable[[torch.Tensor], torch.Tensor],
+        epochs: int,
+        on_epoch: Callable[[float], None],
+    ) -> int:
+        """:func:`run_epochs` over this trainer's cells, minibatches, generator and patience."""
+        return run_epochs(
+            opt, loss_fn, self.n, epochs, self.batch_size, self.generator, self.patience, on_epoch
+        )
+
     def pretrain_stacks(self, schedule: list[tuple[float, int]]) -> list[list[int]]:
         """Layer-wise denoising pretraining; epochs run per (stack, lr stage)."""
         features = self.x
@@ -267,16 +278,7 @@ class DescTrainer(SeededTrainer):
                 opt = torch.optim.SGD(params, lr=lr, momentum=MOMENTUM)
                 loss_fn = self._stack_loss(i, inputs)
                 on_epoch = self._logger(f"stack {i + 1}", lr, bar)
-                ran = run_epochs(
-                    opt,
-                    loss_fn,
-                    self.n,
-                    epochs,
-                    self.batch_size,
-                    self.generator,
-                    self.patience,
-                    on_epoch,
-                )
+                ran = self.fit_epochs(opt, loss_fn, epochs, on_epoch)
                 run[-1].append(ran)
             features = encode_all(lambda h, i=i: self.model.encode_stack(i, h), inputs)
         bar.close()
@@ -304,16 +306,7 @@ class DescTrainer(SeededTrainer):
         for lr, epochs in schedule:
             opt = torch.optim.SGD(self.model.parameters(), lr=lr, momentum=MOMENTUM)
             on_epoch = self._logger("end-to-end", lr, bar, after)
-            ran = run_epochs(
-                opt,
-                self._ae_loss,
-                self.n,
-                epochs,
-                self.batch_size,
-                self.generator,
-                self.patience,
-                on_epoch,
-            )
+            ran = self.fit_epochs(opt, self._ae_loss, epochs, on_epoch)
             run.append(ran)
         bar.close()
         return run
@@ -397,10 +390,7 @@ def fit_clustering(
     stage.trainer.model.train()
     for ite in range(max_iter):
         rounds = ite + 1
-        q = stage.assign()
-        p = target_distribution(q)
-        labels = q.argmax(dim=1).cpu().numpy()
-        delta = delta_label(labels, last)
+        p, labels, delta = refresh_targets(stage.assign(), last)
         deltas.append(delta)
         last = labels
         log.info("%s: clustering round %d, delta_label %.5f (tol %g)", METHOD, rounds, delta, tol)

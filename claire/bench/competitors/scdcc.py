@@ -70,13 +70,12 @@ from claire.bench.competitors._deep_clustering import (
     SeededTrainer,
     Snapshots,
     cluster_means,
-    delta_label,
     encode_all,
     epoch_permutation,
     louvain_clusters,
     minibatches,
+    refresh_targets,
     soft_assign,
-    target_distribution,
 )
 from claire.bench.contract import LABEL, AdapterResult, InputError
 from claire.device import resolve_device, seeded
@@ -458,10 +457,7 @@ def fit_clusters(
     stage.trainer.model.train()
     for epoch in range(maxiter):
         if epoch % update_interval == 0:
-            q = stage.assign()
-            p = target_distribution(q)
-            labels = q.argmax(dim=1).cpu().numpy()
-            delta = delta_label(labels, last)
+            p, labels, delta = refresh_targets(stage.assign(), last)
             deltas.append(delta)
             last = labels
             if epoch > 0 and delta < tol:
