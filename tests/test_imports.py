@@ -11,11 +11,9 @@ from __future__ import annotations
 
 import ast
 import json
-import subprocess
-import sys
 
 import pytest
-from helpers.workflow import ROOT
+from helpers.workflow import ROOT, python_json
 
 SCRIPTS = ROOT / "workflow" / "scripts"
 # Jobs that compute with scanpy (preprocessing, scanpy's UMAP) or run a method.
@@ -45,16 +43,7 @@ def top_level_imports(script: str) -> str:
 
 
 def loaded_after(snippets: list[tuple[str, str]], watched: list[str]) -> dict[str, list[str]]:
-    proc = subprocess.run(
-        [sys.executable, "-c", _PROBE, json.dumps(snippets), json.dumps(watched)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    return json.loads(proc.stdout.strip().splitlines()[-1])
+    return python_json(_PROBE, json.dumps(snippets), json.dumps(watched))
 
 
 def first_offender(loaded: dict[str, list[str]]) -> tuple[str, list[str]] | None:

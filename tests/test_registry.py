@@ -9,7 +9,7 @@ import sys
 import numpy as np
 import pytest
 import yaml
-from helpers.workflow import ROOT, run_snakemake, tiny_dataset
+from helpers.workflow import ROOT, python_json, run_snakemake, tiny_dataset
 
 from claire.bench.registry import methods as reg
 from claire.bench.registry import metrics as metric_reg
@@ -180,9 +180,7 @@ batches = np.repeat(["a", "b"], 150); labels = np.tile(["x", "y", "z"], 100)
 values = compute_all(emb, batches, labels, MetricSettings(resolutions=(1.0,)))
 print(json.dumps({{"value": values["cross_batch"], "batch": list(registry.BATCH_METRICS)}}))
 """
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
-    assert done.returncode == 0, done.stderr[-2000:]
-    out = json.loads(done.stdout.strip().splitlines()[-1])
+    out = python_json(code)
     # random points, two equal batches: about half of each cell's neighbours are from the other
     assert out["value"] == pytest.approx(0.5, abs=0.06)
     assert out["batch"] == ["basw", "kbet", "cross_batch"]

@@ -9,6 +9,7 @@ import subprocess
 import sys
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -141,20 +142,26 @@ print(json.dumps(rules))
 """
 
 
+def python_json(code: str, *args: str, timeout: float = 600) -> Any:
+    """Run ``code`` with ``args`` in a fresh Python (in the repository root); the JSON it
+    printed on its last stdout line. Fails with the end of its stderr."""
+    proc = subprocess.run(
+        [sys.executable, "-c", code, *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
 @cache
 def workflow_rules(configfile: Path) -> dict[str, dict]:
     """Rule name -> {runs_code, script, envs: {method or "": env}, env_per_method, resources}
     of the workflow run with ``configfile``."""
-    proc = subprocess.run(
-        [sys.executable, "-c", _INTROSPECT, str(ROOT / "Snakefile"), str(configfile)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=180,
-        check=False,
-    )
-    assert proc.returncode == 0, proc.stderr[-1500:]
-    return json.loads(proc.stdout.strip().splitlines()[-1])
+    return python_json(_INTROSPECT, str(ROOT / "Snakefile"), str(configfile), timeout=180)
 
 
 def rules_declaring_threads() -> set[str]:
