@@ -7,7 +7,7 @@ from pathlib import Path
 
 import anndata as ad
 import pytest
-from helpers.data import small_preprocessed
+from helpers.data import kang_preprocessed, small_preprocessed
 from helpers.workflow import CELLBENCH, KANG
 
 
@@ -34,3 +34,21 @@ def small(request) -> ad.AnnData:
     """300 simulated cells x 300 genes, 3 types, 200 HVGs: 3 batches, seed 5, unless the
     test module sets ``SMALL = {"n_batches": ..., "seed": ...}``."""
     return small_preprocessed(**getattr(request.module, "SMALL", {}))
+
+
+@pytest.fixture(scope="module")
+def kang(kang_raw) -> ad.AnnData:
+    """Kang PBMC preprocessed: 4 samples as batches, 5 types, 1000 HVGs."""
+    return kang_preprocessed(kang_raw)
+
+
+@pytest.fixture(scope="module")
+def kang_pca(kang):
+    """The unintegrated PCA's batch mixing (:class:`helpers.scoring.Mixing`) and NMI on Kang."""
+    from helpers.scoring import baseline_mixing
+
+    from claire.bench.methods import pca
+    from claire.bench.metrics import nmi_ari
+
+    nmi = nmi_ari(pca.run(kang, "batch", 0), kang.obs["cell_type"].to_numpy()).nmi
+    return baseline_mixing(kang), nmi

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import anndata as ad
 import numpy as np
 import pytest
-from helpers.data import kang_preprocessed
 from helpers.scoring import baseline_mixing, mixing
 
 from claire.bench.contract import InputError
@@ -13,11 +11,6 @@ from claire.bench.methods import combat, harmony, scanorama
 from claire.bench.methods.base import run_method
 
 ADAPTERS = {"harmony": harmony, "scanorama": scanorama, "combat": combat}
-
-
-@pytest.fixture(scope="module")
-def kang(kang_raw) -> ad.AnnData:
-    return kang_preprocessed(kang_raw)
 
 
 @pytest.fixture(scope="module")

@@ -5,17 +5,14 @@ from __future__ import annotations
 
 import math
 
-import anndata as ad
 import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-from helpers.data import kang_preprocessed
-from helpers.scoring import Mixing, baseline_mixing, mixing
+from helpers.scoring import mixing
 
 from claire.bench.competitors import clear
 from claire.bench.contract import InputError
-from claire.bench.methods import pca
 from claire.bench.methods.base import run_method
 from claire.bench.metrics import nmi_ari
 
@@ -218,18 +215,6 @@ def test_bad_input_is_named(small):
         clear.run(small, "no_such_column", seed=0)
     with pytest.raises(InputError, match="multiple"):
         clear.run(small, "batch", seed=0, batch_size=100, queue_size=250)
-
-
-@pytest.fixture(scope="module")
-def kang(kang_raw) -> ad.AnnData:
-    return kang_preprocessed(kang_raw)
-
-
-@pytest.fixture(scope="module")
-def kang_pca(kang) -> tuple[Mixing, float]:
-    """The unintegrated PCA's batch mixing and NMI on Kang."""
-    nmi = nmi_ari(pca.run(kang, "batch", 0), kang.obs["cell_type"].to_numpy()).nmi
-    return baseline_mixing(kang), nmi
 
 
 def test_clear_on_kang_mixes_better_than_pca_and_keeps_cell_types(kang, kang_pca):

@@ -6,16 +6,13 @@ from __future__ import annotations
 from collections import defaultdict
 from itertools import combinations
 
-import anndata as ad
 import numpy as np
 import pytest
 import torch
-from helpers.data import kang_preprocessed
-from helpers.scoring import Mixing, baseline_mixing, mixing
+from helpers.scoring import mixing
 
 from claire.bench.competitors import insct
 from claire.bench.contract import InputError
-from claire.bench.methods import pca
 from claire.bench.methods.base import run_method
 from claire.bench.metrics import nmi_ari
 
@@ -212,18 +209,6 @@ def test_bad_input_is_named(small):
         insct.run(small, "no_such_column", seed=0)
     with pytest.raises(InputError, match="snapshot_epochs"):
         insct.run(small, "batch", seed=0, epochs=2, snapshot_epochs=[5])
-
-
-@pytest.fixture(scope="module")
-def kang(kang_raw) -> ad.AnnData:
-    return kang_preprocessed(kang_raw)
-
-
-@pytest.fixture(scope="module")
-def kang_pca(kang) -> tuple[Mixing, float]:
-    """The unintegrated PCA's batch mixing and NMI on Kang."""
-    nmi = nmi_ari(pca.run(kang, "batch", 0), kang.obs["cell_type"].to_numpy()).nmi
-    return baseline_mixing(kang), nmi
 
 
 @pytest.mark.parametrize("negatives", ["upstream", "intended"])
