@@ -11,6 +11,7 @@ import pytest
 import torch
 from helpers.data import kang_preprocessed
 from helpers.scoring import baseline_mixing, mixing
+from helpers.seeds import seeded_runs
 
 from claire.bench.competitors import desc
 from claire.bench.competitors._deep_clustering import (
@@ -150,11 +151,7 @@ def test_training_runs_the_schedules_in_order(small):
 
 def test_same_seed_same_embedding_and_snapshots(small):
     params = {**SHORT, "snapshot_epochs": [0, 5, 400]}
-    first = desc.run(small, "batch", seed=3, **params)
-    again = desc.run(small, "batch", seed=3, **params)
-    other = desc.run(small, "batch", seed=4, **params)
-    np.testing.assert_array_equal(first.embedding, again.embedding)
-    assert not np.array_equal(first.embedding, other.embedding)
+    first, again = seeded_runs(desc.run, small, 3, **params)
     assert first.embedding.shape == (small.n_obs, 16)
     assert np.abs(first.embedding).max() <= 1.0  # tanh bottleneck
     assert sorted(first.snapshots) == [0, 5, 400]

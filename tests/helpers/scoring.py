@@ -8,7 +8,7 @@ import anndata as ad
 import numpy as np
 
 from claire.bench.methods import pca
-from claire.bench.metrics import batch_asw, kbet
+from claire.bench.metrics import batch_asw, kbet, nmi_ari
 
 
 @dataclass(frozen=True)
@@ -31,3 +31,15 @@ def mixing(embedding: np.ndarray, adata: ad.AnnData) -> Mixing:
 def baseline_mixing(adata: ad.AnnData, seed: int = 0) -> Mixing:
     """Scores of the unintegrated PCA (50 components) on the same data."""
     return mixing(pca.run(adata, "batch", seed), adata)
+
+
+def assert_beats_pca(
+    name: str, embedding: np.ndarray, adata: ad.AnnData, pca_scores: tuple[Mixing, float]
+) -> None:
+    """``embedding`` mixes batches better than the PCA (``pca_scores``: its mixing and NMI,
+    conftest's ``kang_pca``) and keeps the cell types' NMI within 0.1 of the PCA's."""
+    baseline, pca_nmi = pca_scores
+    scores = mixing(embedding, adata)
+    assert scores.beats(baseline), f"{name} {scores} vs PCA {baseline}"
+    nmi = nmi_ari(embedding, adata.obs["cell_type"].to_numpy()).nmi
+    assert nmi > pca_nmi - 0.1, f"{name} NMI {nmi:.3f} vs PCA {pca_nmi:.3f}"
