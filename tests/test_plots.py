@@ -293,8 +293,16 @@ def test_runtime_table_reads_benchmarks_and_joins_cell_counts(tmp_path):
         paths.append(path)
         results.append(tmp_path / "integration" / "sim_a" / method / "rep0.h5ad")
         results[-1].parent.mkdir(parents=True)
-        _result(300, 0 if status == "failed" else 4, status=status).write_h5ad(results[-1])
+        result = _result(300, 0 if status == "failed" else 4, status=status)
+        result.uns["integration"]["params"] = '{"epochs": 30}'
+        result.uns["claire"] = {"schedule": {"epochs": 40}, "params": {"min_steps": 600}}
+        result.write_h5ad(results[-1])
     table = runtime_table(paths, results)
+    assert list(table.columns)[-2:] == ["cpu_time", "schedule"]
+    assert table["schedule"].tolist() == [
+        "n/a (no training)",
+        "30 of 120 epochs, raised to 40 by the 600-step floor",
+    ]
     assert table[["seconds", "max_rss_mb"]].to_numpy().tolist() == [[1.5, 250.5], [12.0, 250.5]]
     assert table["status"].tolist() == ["ok", "failed"]
     assert table["n_cells"].tolist() == [300, 300] and table["repeat"].tolist() == [0, 0]

@@ -53,3 +53,5 @@ def test_two_repeats_give_mean_and_sd(tmp_path):
     assert record["repeat"] == 1
     runtime = pd.read_csv(tmp_path / "results/tables/runtime.csv")
     assert len(runtime) == 3 and set(runtime["repeat"]) == {0, 1}
+    schedules = dict(zip(runtime["method"], runtime["schedule"], strict=False))
+    assert schedules == {"pca": "n/a (no training)", "claire": "3 of 120 epochs"}

@@ -60,6 +60,7 @@ class MethodSpec:
     reference: str = ""
     base: str | None = None
     params: Mapping[str, Any] = field(default_factory=dict)
+    schedule: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
     @property
     def display_name(self) -> str:
@@ -83,7 +84,32 @@ _ENTRY_KEYS = {
     "reference",
     "base",
     "params",
+    "schedule",
 }
+_SCHEDULE_KEYS = {"authors", "label", "rule"}
+
+
+def schedule_entry(name: str, schedule: Any) -> dict[str, dict[str, Any]]:
+    """Check a registry entry's ``schedule`` (parameter -> authors' value, or a mapping with
+    ``authors``, ``label``, ``rule``) and return it as parameter -> mapping."""
+    if schedule is None:
+        return {}
+    if not isinstance(schedule, Mapping):
+        raise RegistryError(f"method {name!r}: schedule must map parameters to authors' values")
+    checked: dict[str, dict[str, Any]] = {}
+    for param, value in schedule.items():
+        value = dict(value) if isinstance(value, Mapping) else {"authors": value}
+        unknown = sorted(set(value) - _SCHEDULE_KEYS)
+        if unknown:
+            raise RegistryError(f"method {name!r}: schedule {param!r}: unknown key(s) {unknown}")
+        authors = value.get("authors")
+        if authors is None and not value.get("rule"):
+            raise RegistryError(f"method {name!r}: schedule {param!r} needs authors or a rule")
+        if authors is not None and (isinstance(authors, bool) or not isinstance(authors, int)):
+            raise RegistryError(f"method {name!r}: schedule {param!r}: authors must be an integer")
+        value.setdefault("label", str(param).replace("_", " "))
+        checked[str(param)] = value
+    return checked
 
 
 def method_spec(name: str, entry: Mapping[str, Any]) -> MethodSpec:
@@ -125,6 +151,7 @@ def method_spec(name: str, entry: Mapping[str, Any]) -> MethodSpec:
         reference=str(entry.get("reference", "")),
         base=entry.get("base"),
         params=dict(entry.get("params") or {}),
+        schedule=schedule_entry(name, entry.get("schedule")),
     )
 
 

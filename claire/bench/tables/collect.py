@@ -4,7 +4,8 @@ Per-run files are ``.../{dataset}/{method}/rep{r}<suffix>``
 (:func:`claire.bench.contract.parse_run_path`). :func:`seed_refinement_table` reads
 ``uns["claire"]["refinement"]`` of CLAIRE result files; :func:`runtime_table` reads the
 Snakemake ``benchmark:`` TSVs of the integration step with the status and cell count of
-the matching result files (so it does not wait for the metrics); :func:`load_embeddings`
+the matching result files and the training schedule each run ran
+(:mod:`claire.bench.tables.schedule`; so it does not wait for the metrics); :func:`load_embeddings`
 and :func:`load_snapshots` read embeddings for the UMAP grids.
 """
 
@@ -29,7 +30,9 @@ from claire.bench.contract import (
     snapshot_epochs,
     snapshot_key,
 )
+from claire.bench.registry.methods import MethodSpec, registry
 from claire.bench.subsample import subsample_indices
+from claire.bench.tables.schedule import method_schedule, run_params, schedule_text
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +55,7 @@ RUNTIME_COLUMNS = (
     "seconds",
     "max_rss_mb",
     "cpu_time",
+    "schedule",
 )
 UNKNOWN_STATUS = "unknown"
 
@@ -120,37 +124,47 @@ def read_benchmark(path: str | os.PathLike) -> dict[str, float]:
     }
 
 
-def result_summary(path: str | os.PathLike) -> dict[str, object]:
-    """Status (``uns["integration"]["status"]``) and number of cells of one result file,
+def result_summary(
+    path: str | os.PathLike, method: str, specs: Mapping[str, MethodSpec] | None = None
+) -> dict[str, object]:
+    """Status (``uns["integration"]["status"]``), number of cells and training schedule
+    (:func:`~claire.bench.tables.schedule.schedule_text`) of one result file of ``method``,
     read backed (the embedding is not loaded)."""
+    specs = registry() if specs is None else specs
     result = ad.read_h5ad(path, backed="r")
     try:
-        status = result.uns.get("integration", {}).get("status", UNKNOWN_STATUS)
-        return {"status": str(status), "n_cells": int(result.n_obs)}
+        uns = result.uns
+        status = uns.get("integration", {}).get("status", UNKNOWN_STATUS)
+        n_cells = int(result.n_obs)
+        schedule = schedule_text(method_schedule(method, specs), run_params(uns), n_cells, uns)
+        return {"status": str(status), "n_cells": n_cells, "schedule": schedule}
     finally:
         result.file.close()
 
 
 def runtime_table(
-    benchmark_paths: Iterable[str | os.PathLike], result_paths: Iterable[str | os.PathLike]
+    benchmark_paths: Iterable[str | os.PathLike],
+    result_paths: Iterable[str | os.PathLike],
+    specs: Mapping[str, MethodSpec] | None = None,
 ) -> pd.DataFrame:
-    """Runtime and peak memory per run (dataset, method, repeat) with status and n_cells.
+    """Runtime and peak memory per run (dataset, method, repeat) with status, n_cells and
+    the training schedule it ran against the authors' (``specs``: the method registry).
 
     ``benchmark_paths`` are ``.../{dataset}/{method}/rep{r}.tsv``, ``result_paths`` the
     integration results ``.../{dataset}/{method}/rep{r}.h5ad`` of the same runs. Rows follow
-    ``benchmark_paths``; a run whose result file is not given gets status "unknown" and NaN
-    cells.
+    ``benchmark_paths``; a run whose result file is not given gets status "unknown", NaN
+    cells and an empty schedule.
     """
     results = {parse_run_path(path, ".h5ad"): path for path in result_paths}
     rows = []
     for path in benchmark_paths:
         run = parse_run_path(path, ".tsv")
+        dataset, method, repeat = run
         if run in results:
-            meta = result_summary(results[run])
+            meta = result_summary(results[run], method, specs)
         else:
             log.warning("%s: no integration result of this run given", path)
-            meta = {"status": UNKNOWN_STATUS, "n_cells": math.nan}
-        dataset, method, repeat = run
+            meta = {"status": UNKNOWN_STATUS, "n_cells": math.nan, "schedule": ""}
         rows.append(
             {"dataset": dataset, "method": method, "repeat": repeat, **meta, **read_benchmark(path)}
         )
