@@ -184,40 +184,6 @@ rule plot_umap:
         "../scripts/plot_umap.py"
 
 
-rule plot_downstream:
-    input:
-        raw=f"{RESULTS}/tables/raw_metrics.csv",
-        control_summary=f"{RESULTS}/tables/control_scaled_summary.csv",
-    output:
-        label_transfer=report_png(
-            "label_transfer", "5. Downstream", labels={"figure": "label transfer"}
-        ),
-        trajectory=report_png(
-            "trajectory_conservation",
-            "5. Downstream",
-            labels={"figure": "trajectory conservation"},
-        ),
-        control_scaled=report_png(
-            "control_scaled",
-            "6. Extended metrics",
-            labels={"figure": "control-scaled overall score"},
-        ),
-    log:
-        f"{RESULTS}/logs/report/plot_downstream.log",
-    benchmark:
-        f"{RESULTS}/benchmarks/report/plot_downstream.tsv"
-    conda:
-        "../../envs/report.yaml"
-    threads: 1
-    resources:
-        **report_resources(),
-    params:
-        methods=METHODS,
-        labels=METHOD_LABELS,
-    script:
-        "../scripts/plot_downstream.py"
-
-
 rule plot_umap_pseudotime:
     input:
         coords=rules.plot_umap.output.coords,

@@ -46,9 +46,6 @@ def report_outputs():
     """
     return [
         *experiment_outputs(),
-        *figure("label_transfer"),
-        *figure("trajectory_conservation"),
-        *figure("control_scaled"),
         *[
             path
             for dataset in DATASETS

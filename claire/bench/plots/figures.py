@@ -10,6 +10,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from claire.bench.plots.curves import plot_training_curves
+from claire.bench.plots.downstream import method_means, plot_method_heatmap, plot_trajectory_bars
 from claire.bench.plots.layout import message_figure
 from claire.bench.plots.palette import method_palette
 from claire.bench.plots.refinement import plot_seed_refinement
@@ -62,6 +63,37 @@ def sensitivity(tables: Tables, *, methods: Sequence[str], labels: Mapping[str, 
 def scaling(tables: Tables, *, methods: Sequence[str], labels: Mapping[str, str]) -> Figure:
     """Time and memory against the number of cells (every method of the scaling block)."""
     return plot_scaling(tables["scaling"], labels=labels)
+
+
+def label_transfer(tables: Tables, *, methods: Sequence[str], labels: Mapping[str, str]) -> Figure:
+    """k-NN label-transfer accuracy, heat map method x dataset (paper Note S2)."""
+    return plot_method_heatmap(
+        method_means(tables["raw_metrics"], "label_transfer"),
+        "k-NN label transfer accuracy (leave one batch out, k = 10)",
+        "accuracy",
+        labels=labels,
+        methods=methods,
+    )
+
+
+def trajectory_conservation(
+    tables: Tables, *, methods: Sequence[str], labels: Mapping[str, str]
+) -> Figure:
+    """Trajectory conservation bars on the datasets with a true pseudotime (paper Note S2)."""
+    return plot_trajectory_bars(tables["raw_metrics"], labels=labels, methods=methods)
+
+
+def control_scaled(tables: Tables, *, methods: Sequence[str], labels: Mapping[str, str]) -> Figure:
+    """Control-scaled overall score, heat map method x dataset (openproblems' rule)."""
+    summary = tables["control_scaled_summary"]
+    overall = summary.pivot_table(index="method", columns="dataset", values="overall")
+    return plot_method_heatmap(
+        overall,
+        "Control-scaled overall score (metrics scaled between the controls)",
+        "overall score",
+        labels=labels,
+        methods=methods,
+    )
 
 
 def plot_function(reference: str) -> Callable[..., Figure]:
