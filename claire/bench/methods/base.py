@@ -20,8 +20,6 @@ as a result with status "failed".
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 import inspect
 import logging
 import sys
@@ -42,6 +40,7 @@ from claire.bench.contract import (
     validate_embedding,
 )
 from claire.bench.logs import FILE_ONLY, one_line
+from claire.bench.registry.callables import load_module
 
 log = logging.getLogger(__name__)
 
@@ -50,17 +49,9 @@ Adapter = Callable[..., "np.ndarray | AdapterResult"]
 
 def load_adapter(module: str) -> Adapter:
     """Return the ``run`` function of a dotted module path or of a ``.py`` file."""
-    if module.endswith(".py"):
-        path = Path(module)
-        if not path.exists():
-            raise InputError(f"adapter file {path} does not exist")
-        spec = importlib.util.spec_from_file_location(f"claire_adapter_{path.stem}", path)
-        if spec is None or spec.loader is None:
-            raise InputError(f"cannot import adapter file {path}")
-        mod = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(mod)
-    else:
-        mod = importlib.import_module(module)
+    if module.endswith(".py") and not Path(module).exists():
+        raise InputError(f"adapter file {module} does not exist")
+    mod = load_module(module, "claire_adapter")
     run = getattr(mod, "run", None)
     if not callable(run):
         raise InputError(f"adapter {module} has no run(adata, batch_key, seed, **params) function")

@@ -7,20 +7,26 @@ import importlib
 import importlib.util
 from collections.abc import Callable
 from pathlib import Path
+from types import ModuleType
 from typing import Any
+
+
+def load_module(module: str, prefix: str = "claire_plugin") -> ModuleType:
+    """Import a dotted module path, or load a ``.py`` file as the module
+    ``<prefix>_<file stem>``."""
+    if not module.endswith(".py"):
+        return importlib.import_module(module)
+    path = Path(module)
+    spec = importlib.util.spec_from_file_location(f"{prefix}_{path.stem}", path)
+    if spec is None or spec.loader is None:
+        raise ImportError(f"cannot load {path}")
+    loaded = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(loaded)
+    return loaded
 
 
 def load_callable(reference: str, prefix: str = "claire_plugin") -> Callable[..., Any]:
     """Import ``reference`` and return the callable it names; a file is loaded as the
     module ``<prefix>_<file stem>``."""
     module_name, _, name = reference.rpartition(":")
-    if module_name.endswith(".py"):
-        path = Path(module_name)
-        spec = importlib.util.spec_from_file_location(f"{prefix}_{path.stem}", path)
-        if spec is None or spec.loader is None:
-            raise ImportError(f"cannot load {name!r} from {path}")
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-    else:
-        module = importlib.import_module(module_name)
-    return getattr(module, name)
+    return getattr(load_module(module_name, prefix), name)
