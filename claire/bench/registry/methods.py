@@ -201,6 +201,19 @@ def uses_labels(method: str, specs: Mapping[str, MethodSpec] | None = None) -> b
     return bool(spec and spec.uses_labels)
 
 
+def method_schedule(
+    method: str, specs: Mapping[str, MethodSpec]
+) -> Mapping[str, Mapping[str, Any]] | None:
+    """The registry's schedule of a method (or of a run ``<method>__<param>_<value>``);
+    an ablation without its own takes its base's. None: the method is not registered."""
+    spec = specs.get(method.partition(RUN_SEPARATOR)[0])
+    seen: set[str] = set()
+    while spec is not None and not spec.schedule and spec.base and spec.base not in seen:
+        seen.add(spec.name)
+        spec = specs.get(spec.base)
+    return None if spec is None else spec.schedule
+
+
 def resolve_methods(names: Iterable[str], specs: Mapping[str, MethodSpec]) -> list[str]:
     """The run's method names, checked against the registry (duplicates refused)."""
     names = list(names)

@@ -14,24 +14,13 @@ from collections.abc import Mapping
 from typing import Any
 
 from claire.bench.registry.callables import load_callable
-from claire.bench.registry.methods import RUN_SEPARATOR, MethodSpec
+from claire.bench.registry.methods import method_schedule
+
+__all__ = ["method_schedule", "run_params", "schedule_text"]
 
 NO_TRAINING = "n/a (no training)"
 AUTHORS = "authors' schedule"
 UNKNOWN = "unknown (method not registered)"
-
-
-def method_schedule(
-    method: str, specs: Mapping[str, MethodSpec]
-) -> Mapping[str, Mapping[str, Any]] | None:
-    """The registry's schedule of a method (or of a run ``<method>__<param>_<value>``);
-    an ablation without its own takes its base's. None: the method is not registered."""
-    spec = specs.get(method.partition(RUN_SEPARATOR)[0])
-    seen: set[str] = set()
-    while spec is not None and not spec.schedule and spec.base and spec.base not in seen:
-        seen.add(spec.name)
-        spec = specs.get(spec.base)
-    return None if spec is None else spec.schedule
 
 
 def run_params(uns: Mapping[str, Any]) -> dict[str, Any]:
