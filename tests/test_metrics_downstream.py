@@ -65,6 +65,38 @@ def test_label_transfer_majority_and_drop_first():
     del batches
 
 
+def _reference_vote(reference, query, labels, k, drop_first):
+    """knn_vote by a full stable descending sort of every similarity row."""
+    order = np.argsort(-(query @ reference.T), axis=1, kind="stable")
+    top = order[:, : min(k + int(drop_first), len(reference))]
+    if drop_first and top.shape[1] > 1:
+        top = top[:, 1:]
+    counts = np.stack([np.bincount(row, minlength=labels.max() + 1) for row in labels[top]])
+    return counts.argmax(axis=1)
+
+
+@pytest.mark.parametrize("drop_first", [False, True])
+@pytest.mark.parametrize("k", [1, 10, 40])
+def test_knn_vote_equals_a_full_sort(k, drop_first):
+    rng = np.random.default_rng(k)
+    reference = rng.normal(size=(700, 8))
+    reference[350:] = reference[:350]  # exact duplicates: equal similarities everywhere
+    reference[::7] = np.round(reference[::7], 0)  # more ties among the rounded rows
+    reference /= np.linalg.norm(reference, axis=1, keepdims=True)
+    query = np.vstack([reference[:60], rng.normal(size=(200, 8))])
+    query /= np.linalg.norm(query, axis=1, keepdims=True)
+    labels = rng.integers(0, 6, size=len(reference))
+    expected = _reference_vote(reference, query, labels, k, drop_first)
+    # small blocks: the query is cut into many pieces
+    for max_block in (1 << 24, 3 * len(reference) + 5):
+        got = downstream.knn_vote(reference, query, labels, k, drop_first, max_block=max_block)
+        np.testing.assert_array_equal(got, expected)
+    # fewer reference rows than k: all of them vote
+    small = downstream.knn_vote(reference[:5], query, labels[:5], k=40)
+    expected_small = _reference_vote(reference[:5], query, labels[:5], 40, False)
+    np.testing.assert_array_equal(small, expected_small)
+
+
 def test_label_transfer_leave_one_batch_out():
     data = blobs(n_cells=300, seed=3)
     batches = pd.Categorical(data.obs["batch"]).codes

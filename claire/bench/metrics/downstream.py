@@ -26,6 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
+from numba import njit, prange
 from scipy.sparse.csgraph import connected_components
 from sklearn.metrics import f1_score
 
@@ -49,31 +50,60 @@ def _normalised(x: np.ndarray) -> np.ndarray:
     return x / np.where(norms > 0, norms, 1.0)
 
 
+@njit(cache=True, parallel=True)
+def _top_k_columns(sim: np.ndarray, k: int) -> np.ndarray:  # pragma: no cover - numba
+    """Per row, the columns of the k largest values, largest first, ties by lower column.
+
+    The same as the first k columns of a stable descending argsort of each row, in one
+    pass over the row (an insertion-sorted top-k list) instead of a partition.
+    """
+    n_rows, n_cols = sim.shape
+    out = np.empty((n_rows, k), dtype=np.int64)
+    for i in prange(n_rows):
+        values = np.empty(k, dtype=sim.dtype)
+        columns = np.empty(k, dtype=np.int64)
+        filled = 0
+        for j in range(n_cols):
+            value = sim[i, j]
+            if filled < k:
+                pos = filled
+                filled += 1
+            elif value > values[k - 1]:
+                pos = k - 1
+            else:
+                continue
+            while pos > 0 and values[pos - 1] < value:
+                values[pos] = values[pos - 1]
+                columns[pos] = columns[pos - 1]
+                pos -= 1
+            values[pos] = value
+            columns[pos] = j
+        out[i] = columns
+    return out
+
+
 def knn_vote(
     reference: np.ndarray,
     query: np.ndarray,
     reference_labels: np.ndarray,
     k: int = LABEL_TRANSFER_K,
     drop_first: bool = False,
-    chunk: int = 1024,
+    max_block: int = 1 << 24,
 ) -> np.ndarray:
     """Majority label of each query row's k nearest reference rows by inner product.
 
     Rows are expected L2-normalised. ``reference_labels`` are integer codes; ties go to the
-    smallest code. ``drop_first``: search k + 1 and drop the nearest (the authors' quirk).
+    smallest code, and among equally similar reference rows the earlier one is nearer.
+    ``drop_first``: search k + 1 and drop the nearest (the authors' quirk). Similarities are
+    computed in blocks of at most ``max_block`` entries (query rows x reference rows).
     """
     n_ref = reference.shape[0]
     search = min(k + int(drop_first), n_ref)
     n_labels = int(reference_labels.max()) + 1
     out = np.empty(query.shape[0], dtype=np.int64)
+    chunk = max(1, max_block // max(n_ref, 1))
     for start in range(0, query.shape[0], chunk):
-        sim = query[start : start + chunk] @ reference.T
-        if search < n_ref:
-            top = np.argpartition(-sim, search - 1, axis=1)[:, :search]
-        else:
-            top = np.broadcast_to(np.arange(n_ref), (sim.shape[0], n_ref))
-        order = np.argsort(-np.take_along_axis(sim, top, axis=1), axis=1, kind="stable")
-        top = np.take_along_axis(top, order, axis=1)
+        top = _top_k_columns(query[start : start + chunk] @ reference.T, search)
         if drop_first and top.shape[1] > 1:
             top = top[:, 1:]
         votes = reference_labels[top]
