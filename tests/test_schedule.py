@@ -89,3 +89,21 @@ def test_adapter_defaults_are_the_authors_values():
             assert _default(spec, param) == entry["authors"], (spec.name, param)
             checked += 1
     assert checked >= 9
+
+
+def test_default_run_schedules_read_right():
+    """config/config.yaml's competitors: the runtime table's schedule column from their
+    method_params (docs/default-schedules.md), and snapshots inside each run."""
+    import yaml
+    from helpers.workflow import ROOT
+
+    params = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())["method_params"]
+    expected = {
+        "insct": "authors' schedule (120 epochs)",
+        "clear": "authors' schedule (100 epochs)",
+    }
+    for method, text in expected.items():
+        assert _text(method, params[method]) == text, method
+        epochs = params[method]["epochs"]
+        assert max(params[method]["snapshot_epochs"]) == epochs, method
+        assert min(params[method]["snapshot_epochs"]) >= 0, method
