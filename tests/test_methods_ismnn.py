@@ -295,6 +295,24 @@ def test_ismnn_rounds_on_simulated_types_with_an_absent_one(types4, tmp_path):
 
 @needs_seurat
 @pytest.mark.seurat
+def test_anchor_table_visits_batch_pairs_in_seurats_order(tmp_path):
+    """With four batches the anchor table's blocks follow Seurat's / the package's pair order
+    (expand.grid: (1,2), (1,3), (2,3), (1,4), (2,4), (3,4)); IntegrateData's result depends on
+    the row order, so another order gives another integration than the package's."""
+    raw = simulate_counts(
+        n_cells=480, n_genes=300, n_batches=4, n_cell_types=2, batch_effect=0.5, seed=5
+    )
+    adata = preprocess(raw, n_hvg=250)
+    ismnn.run(adata, "batch", 0, keep_exchange=tmp_path, iterations=1, **SMALL_K)
+    batches = list(dict.fromkeys(pd.read_csv(tmp_path / "cells.csv", dtype=str)["batch"]))
+    anchors = pd.read_csv(tmp_path / "anchors_round1.csv")
+    forward = anchors.iloc[: len(anchors) // 2]
+    blocks = list(dict.fromkeys(zip(forward["batch1"], forward["batch2"], strict=True)))
+    assert blocks == [(batches[i], batches[j]) for j in range(4) for i in range(j)]
+
+
+@needs_seurat
+@pytest.mark.seurat
 def test_ismnn_mixes_kang_better_than_pca(kang_raw):
     kang = kang_preprocessed(kang_raw)
     params = {"k_filter": 30, "k_score": 30, "k_weight": 100, "min_cells": 0}

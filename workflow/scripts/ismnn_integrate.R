@@ -15,11 +15,14 @@
 # EXCHANGE_DIR/uns.json ({"ismnn": {rounds, anchors and F per round, matched clusters}}) and
 # EXCHANGE_DIR/anchors_round<r>.csv (each round's anchors: cell1, cell2, score, batch1, batch2).
 #
-# A clean-room implementation of the package (yycunc/iSMNN v1.20, which cannot run on
-# Seurat >= 4.0) from its description in ../shared/specs/competitors-deep.md section 1:
+# A clean-room implementation of the package (yycunc/iSMNN v1.20, which does not run on
+# Seurat >= 4.0 unpatched) from its description in ../shared/specs/competitors-deep.md
+# section 1; on Kang it reproduces the patched package's embedding exactly
+# (docs/parity-competitors.md, iSMNN):
 #   per batch: LogNormalize (the exchange's log-normalised data, the same formula), vst
 #   variable features; SelectIntegrationFeatures; per-batch ScaleData.
-#   Round 1, every batch pair: CCA (num.cc = max(dims)) of the two scaled matrices, rows
+#   Round 1, every batch pair (in Seurat's order, see batch_pairs): CCA (num.cc = max(dims))
+#   of the two scaled matrices, rows
 #   L2-normalised; for every matched cluster, exact kNN (RANN) inside that cluster's cells
 #   only: mutual nearest neighbours (k.anchor), anchor filter (k.filter), shared-neighbour
 #   score (k.score, 1%/90% quantile rescaling). Seurat's IntegrateData on the anchors, then
@@ -229,43 +232,51 @@ pair_cca <- function(b1, b2, features, p) {
   list(emb = l2_rows(cca$ccv)[, p$dims, drop = FALSE], top = top)
 }
 
+# Batch pairs (i < j) in the order of Seurat's and the package's anchor search,
+# expand.grid's: j outer, i inner -- (1,2), (1,3), (2,3), (1,4), ... The order of the anchor
+# table's rows changes IntegrateData's result (its anchor-weight kNN is order-dependent).
+batch_pairs <- function(n) {
+  grid <- expand.grid(i = seq_len(n), j = seq_len(n))
+  grid[grid$i < grid$j, , drop = FALSE]
+}
+
 # Anchors of all batch pairs within the matched clusters, as Seurat's anchor table.
 find_anchors <- function(batches, matched, p) {
   sizes <- vapply(batches, function(b) ncol(b$scaled), 1)
   offsets <- c(0, cumsum(sizes))[seq_along(batches)]
   rows <- list()
   found <- 0
-  for (i in seq_along(batches)) {
-    for (j in seq_along(batches)) {
-      if (i >= j) next
-      b1 <- batches[[i]]
-      b2 <- batches[[j]]
-      cca <- pair_cca(b1, b2, rownames(b1$scaled), p)
-      pair_found <- 0
-      pair_rows <- list()
-      for (label in matched) {
-        idx1 <- which(b1$cluster == label)
-        idx2 <- which(b2$cluster == label)
-        expr1 <- expr2 <- NULL
-        if (!is.null(cca$top)) {
-          expr1 <- t(as.matrix(b1$data[cca$top, idx1, drop = FALSE]))
-          expr2 <- t(as.matrix(b2$data[cca$top, idx2, drop = FALSE]))
-        }
-        res <- cluster_anchors(cca$emb[colnames(b1$scaled)[idx1], , drop = FALSE],
-                               cca$emb[colnames(b2$scaled)[idx2], , drop = FALSE], p,
-                               expr1, expr2)
-        pair_found <- pair_found + res$found
-        a <- res$anchors
-        pair_rows[[label]] <- cbind(idx1[a[, 1]] + offsets[i], idx2[a[, 2]] + offsets[j],
-                                    a[, 3])
+  pairs <- batch_pairs(length(batches))
+  for (row in seq_len(nrow(pairs))) {
+    i <- pairs$i[row]
+    j <- pairs$j[row]
+    b1 <- batches[[i]]
+    b2 <- batches[[j]]
+    cca <- pair_cca(b1, b2, rownames(b1$scaled), p)
+    pair_found <- 0
+    pair_rows <- list()
+    for (label in matched) {
+      idx1 <- which(b1$cluster == label)
+      idx2 <- which(b2$cluster == label)
+      expr1 <- expr2 <- NULL
+      if (!is.null(cca$top)) {
+        expr1 <- t(as.matrix(b1$data[cca$top, idx1, drop = FALSE]))
+        expr2 <- t(as.matrix(b2$data[cca$top, idx2, drop = FALSE]))
       }
-      pair_table <- do.call(rbind, pair_rows)
-      log_line(sprintf("  %s - %s: %d MNN pairs in %d matched clusters, %d kept by the %s filter",
-                       names(batches)[i], names(batches)[j], pair_found, length(matched),
-                       nrow(pair_table), p$anchor_filter))
-      found <- found + pair_found
-      rows[[length(rows) + 1]] <- pair_table
+      res <- cluster_anchors(cca$emb[colnames(b1$scaled)[idx1], , drop = FALSE],
+                             cca$emb[colnames(b2$scaled)[idx2], , drop = FALSE], p,
+                             expr1, expr2)
+      pair_found <- pair_found + res$found
+      a <- res$anchors
+      pair_rows[[label]] <- cbind(idx1[a[, 1]] + offsets[i], idx2[a[, 2]] + offsets[j],
+                                  a[, 3])
     }
+    pair_table <- do.call(rbind, pair_rows)
+    log_line(sprintf("  %s - %s: %d MNN pairs in %d matched clusters, %d kept by the %s filter",
+                     names(batches)[i], names(batches)[j], pair_found, length(matched),
+                     nrow(pair_table), p$anchor_filter))
+    found <- found + pair_found
+    rows[[length(rows) + 1]] <- pair_table
   }
   anchors <- do.call(rbind, rows)
   anchors <- rbind(anchors, anchors[, c(2, 1, 3), drop = FALSE])

@@ -1,7 +1,8 @@
 """iSMNN (Yang et al., Brief Bioinform 2021): iterative supervised MNN integration, in R.
 
 The method lives in ``workflow/scripts/ismnn_integrate.R`` (Seurat 4.3; the authors' package
-cannot run on Seurat >= 4.0, see ``../shared/specs/competitors-deep.md`` section 1). This
+does not run on Seurat >= 4.0 unpatched, see ``../shared/specs/competitors-deep.md`` section 1;
+patched, it gives the same embedding on Kang: ``docs/parity-competitors.md``). This
 module picks the clusters MNNs are searched within, runs the script through the rscript
 exchange (with a ``cluster`` column in ``cells.csv``) and returns its 30-d PCA with the run
 statistics (rounds, anchors and F per round) as ``uns["ismnn"]``.
