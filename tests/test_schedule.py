@@ -101,6 +101,8 @@ def test_default_run_schedules_read_right():
     expected = {
         "insct": "authors' schedule (120 epochs)",
         "clear": "authors' schedule (100 epochs)",
+        "mat2": "authors' schedule (80 epochs per stage)",
+        "smile": "60 of 80 epochs",
     }
     for method, text in expected.items():
         assert _text(method, params[method]) == text, method

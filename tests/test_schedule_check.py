@@ -3,6 +3,7 @@ registry and the config, the derived config of a schedule run, the difference ta
 
 from __future__ import annotations
 
+import copy
 import json
 from pathlib import Path
 
@@ -59,6 +60,7 @@ def test_parse_schedule():
 
 
 def test_derive_config(tmp_path):
+    before = copy.deepcopy(CONFIG)
     config = sch.derive_config(
         CONFIG, {"clear": {"epochs": 100}, "insct": {"epochs": 120}}, tmp_path / "r", ROOT
     )
@@ -75,9 +77,10 @@ def test_derive_config(tmp_path):
     assert Path(kang) == (ROOT / CONFIG["datasets"]["kang_pbmc"]["source"]["path"]).resolve()
     assert config["datasets"]["sim_trajectory"] == CONFIG["datasets"]["sim_trajectory"]
     # the base config is not touched
-    assert CONFIG["method_params"]["clear"]["epochs"] == 20
+    assert CONFIG == before
     assert not Path(CONFIG["datasets"]["kang_pbmc"]["source"]["path"]).is_absolute()
-    kept = sch.derive_config(CONFIG, {"clear": {"epochs": 20}}, "r", ROOT, keep_snapshots=True)
+    epochs = {"epochs": CONFIG["method_params"]["clear"]["epochs"]}
+    kept = sch.derive_config(CONFIG, {"clear": epochs}, "r", ROOT, keep_snapshots=True)
     assert kept["method_params"]["clear"] == CONFIG["method_params"]["clear"]
     targets = sch.metric_targets("r", ["a", "b"], ["clear"])
     assert targets == ["r/metrics/a/clear/rep0.json", "r/metrics/b/clear/rep0.json"]
