@@ -2,6 +2,8 @@
 
     python benchmarks/competitor_parity.py clear /tmp/authors/CLEAR --datasets kang_small
     python benchmarks/competitor_parity.py smile /tmp/authors/SMILE --seeds 0 1 --epochs 80
+    python benchmarks/competitor_parity.py insct /tmp/authors/insct \
+        --authors-python /work/tfenv/bin/python
 
 ``<method>`` names a module of ``benchmarks/parity/`` (its doc says which repository and
 commit, what is patched, which settings both sides run). The authors' checkout is copied
@@ -41,8 +43,9 @@ from benchmarks.parity.common import (  # noqa: E402
     print_runs,
     score_table,
 )
+from benchmarks.parity.external import ENV_PYTHON  # noqa: E402
 
-METHODS = ("clear", "smile", "mat2", "scdcc")
+METHODS = ("clear", "smile", "mat2", "scdcc", "insct", "desc")
 
 
 def main() -> None:
@@ -65,11 +68,19 @@ def main() -> None:
         help="override the module's SETTINGS (both sides), e.g. lr=1 cos=true",
     )
     parser.add_argument("--out", type=Path, default=None, help="folder for CSV tables")
+    parser.add_argument(
+        "--authors-python",
+        type=Path,
+        default=None,
+        help="interpreter of the authors' environment (insct, desc: TensorFlow)",
+    )
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     logging.getLogger("competitor_parity").setLevel(logging.INFO)
     warnings.filterwarnings("ignore", category=FutureWarning)
     torch.set_num_threads(args.threads)
+    if args.authors_python:
+        os.environ[ENV_PYTHON] = str(args.authors_python)
 
     method = load_method(args.method)
     settings = getattr(method, "SETTINGS", {})
@@ -128,7 +139,12 @@ def write_tables(stem: Path, runs: dict[str, ParityRun], table: pd.DataFrame) ->
     stem.parent.mkdir(parents=True, exist_ok=True)
     table.to_csv(f"{stem}_scores.csv", index=False)
     loss_table(runs).to_csv(f"{stem}_losses.csv")
-    pd.Series({r: run.seconds for r, run in runs.items()}).to_csv(f"{stem}_seconds.csv")
+    pd.DataFrame(
+        {
+            "seconds": {r: run.seconds for r, run in runs.items()},
+            "cpu_seconds": {r: run.cpu_seconds for r, run in runs.items()},
+        }
+    ).to_csv(f"{stem}_seconds.csv")
 
 
 if __name__ == "__main__":

@@ -146,3 +146,83 @@ def test_mat2_trained_on_the_authors_triplets_reproduces_the_authors(tmp_path):
     own = mat2_triplets.ours_run(data, 0, 2)
     np.testing.assert_allclose(replay, theirs, rtol=1e-5, atol=1e-6)
     assert np.abs(own - theirs).max() > 1e-3  # our own draws differ: the replay is used
+
+
+def test_run_driver_exchanges_arrays_with_another_interpreter(tmp_path, monkeypatch):
+    """The authors' side in another interpreter: inputs (strings too) go in as .npz with the
+    params and seed; losses, embeddings per epoch, seconds, notes and extra series come back;
+    a failing driver raises with its output."""
+    from benchmarks.parity import external
+
+    (tmp_path / "probe.py").write_text(
+        "import json, sys, numpy as np\n"
+        "from pathlib import Path\n"
+        "f = Path(sys.argv[1]); p = json.loads((f / 'params.json').read_text())\n"
+        "d = np.load(f / 'input.npz', allow_pickle=False)\n"
+        "if p['fail']: sys.exit('driver broke')\n"
+        "np.savez(f / 'output.npz', losses=[1.0, 0.5], seconds=2.0, cpu_seconds=1.5,\n"
+        "         notes=np.asarray([str(d['batch'][1]), str(p['seed'])]),\n"
+        "         extra_acc=[0.1, 0.2], emb_0=d['x'], emb_3=2 * d['x'], other=[7.0])\n"
+    )
+    monkeypatch.setattr(external, "DRIVERS", tmp_path)
+    monkeypatch.setenv(external.ENV_PYTHON, sys.executable)
+    x = np.arange(6, dtype=np.float32).reshape(3, 2)
+    batch = np.asarray(["a", "b", "c"], dtype=object)
+    run = external.run_driver(
+        "probe",
+        tmp_path,
+        {"x": x, "batch": batch},
+        {"fail": False},
+        seed=4,
+        inspect=lambda answer: [f"other {answer['other'][0]:.0f}"],
+    )
+    assert run.losses == [1.0, 0.5] and run.extra == {"acc": [0.1, 0.2]}
+    assert (run.seconds, run.cpu_seconds) == (2.0, 1.5)
+    assert run.notes == ["b", "4", "other 7"]
+    assert sorted(run.embeddings) == [0, 3]
+    np.testing.assert_array_equal(run.embeddings[3], 2 * x)
+    with pytest.raises(RuntimeError, match="driver broke"):
+        external.run_driver("probe", tmp_path, {"x": x}, {"fail": True}, seed=0)
+    monkeypatch.delenv(external.ENV_PYTHON)
+    with pytest.raises(SystemExit, match="authors-python"):
+        external.run_driver("probe", tmp_path, {"x": x}, {"fail": False}, seed=0)
+
+
+@pytest.mark.parametrize(
+    ("method", "variable", "epochs", "dim"),
+    [("insct", "PARITY_INSCT_CHECKOUT", 2, 2), ("desc", "PARITY_DESC_CHECKOUT", 5, 16)],
+)
+def test_tensorflow_authors_and_ours_run_the_same_schedule(method, variable, epochs, dim, tmp_path):
+    """INSCT / DESC (TensorFlow, in PARITY_AUTHORS_PYTHON): both sides train on kang_small
+    (DESC: 6 pretraining epochs) and return embeddings of the same shape at the same epochs
+    with finite losses; INSCT's both sides use every cell as an MNN anchor."""
+    from benchmarks.parity import external
+
+    checkout = _checkout(variable)
+    if not os.environ.get(external.ENV_PYTHON):
+        pytest.skip(f"{external.ENV_PYTHON} does not name the authors' (TensorFlow) interpreter")
+    module = common.load_method(method)
+    data = common.load_dataset("kang_small")
+    if data is None:
+        pytest.skip("real test data not found")
+    saved = dict(module.SETTINGS)
+    if method == "insct":
+        module.SETTINGS["ivis"] = os.environ.get("PARITY_IVIS_CHECKOUT", saved["ivis"])
+    else:
+        module.SETTINGS["pretrain_epochs"] = 6
+    try:
+        patched = module.prepare_authors(checkout, tmp_path / "scratch")
+        theirs = module.run_authors(patched, data, 0, epochs, [0, epochs])
+        ours = module.run_ours(data, 0, epochs, [0, epochs])
+    finally:
+        module.SETTINGS.update(saved)
+    for run in (theirs, ours):
+        assert set(run.embeddings) == {0, epochs}
+        assert run.embeddings[epochs].shape == (data.n_obs, dim)
+        assert 1 <= len(run.losses) <= epochs and np.isfinite(run.losses).all()
+    if method == "insct":
+        assert theirs.notes[0] == ours.notes[0] == f"{data.n_obs} MNN + 0 KNN anchor cells"
+    else:
+        assert theirs.extra["e2e"] and ours.extra["e2e"]
+        gap = float(next(n for n in theirs.notes if "scale_bygroup" in n).split()[-1])
+        assert gap < 1e-3

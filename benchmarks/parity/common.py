@@ -89,6 +89,7 @@ class ParityRun:
     losses: list[float] = field(default_factory=list)  # per epoch, as the method reports it
     embeddings: dict[int, np.ndarray] = field(default_factory=dict)  # epoch -> cells x d
     seconds: float = 0.0  # wall seconds of training (and snapshots), not data preparation
+    cpu_seconds: float | None = None  # CPU seconds of the same, where measured
     notes: list[str] = field(default_factory=list)
     extra: dict[str, list[float]] = field(default_factory=dict)  # other per-epoch series
 
@@ -328,9 +329,10 @@ def print_runs(
         print(loss_table(runs).round(4).to_string())
         for name, run in runs.items():
             notes = "; ".join(run.notes)
+            cpu = "" if run.cpu_seconds is None else f", {run.cpu_seconds:.1f} CPU s"
             print(
-                f"{name}: {run.seconds:.1f} s wall (training + snapshots){'; ' if notes else ''}"
-                f"{notes}"
+                f"{name}: {run.seconds:.1f} s wall{cpu} (training + snapshots)"
+                f"{'; ' if notes else ''}{notes}"
             )
         table = score_table(runs, adata) if table is None else table
         if not table.empty:

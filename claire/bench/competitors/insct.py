@@ -3,8 +3,9 @@ batch-aware triplet network of ``lkmklsmn/insct`` (``tnn/tnn.py``, version 0.0.2
 2020-12-01) with the loss and output layer of ``beringresearch/ivis`` 1.7.2, run the way
 the CLAIRE authors ran it (CLAIRE-release ``reproducibility/INSCT/INSCT_*.py``).
 
-This is a reimplementation, not the authors' code (their TensorFlow 2 / ivis 1.x stack
-does not install on a current system). What it does, as upstream:
+This is a reimplementation, not the authors' code (their TensorFlow 2 / ivis 1.7.2 stack
+runs only in a separate TensorFlow environment; ``benchmarks/parity/insct.py`` compares
+the two there). What it does, as upstream:
 
 * input: PCA-50 of the globally z-scored HVGs (``sc.pp.scale(max_value=None)``, ARPACK);
   ``scale=False`` gives the unscaled variant of CLAIRE's Pancreas test notebook;

@@ -1,0 +1,104 @@
+"""INSCT's own code (patched ``tnn.TNN`` + ivis 1.7.2) on given PCs; run by
+``benchmarks/parity/insct.py`` in the authors' interpreter (TensorFlow), not the project's.
+
+    <tf python> insct_driver.py FOLDER     (PYTHONPATH = the patched scratch copy)
+
+FOLDER holds ``input.npz`` (``pcs`` cells x 50, ``batch``, ``names``) and ``params.json``
+(``seed``, ``epochs``, ``eval_epochs``, ``workers``); writes ``output.npz``: the per-epoch
+Keras loss, the encoder's output at the evaluation epochs (0 = the untrained network),
+wall and CPU seconds of ``TNN.fit`` (triplet construction included) and notes.
+Imports only NumPy, pandas, anndata, TensorFlow and the authors' code.
+"""
+
+import contextlib
+import io
+import json
+import random
+import re
+import sys
+import time
+from importlib.metadata import version
+from pathlib import Path
+
+import anndata as ad
+import numpy as np
+import pandas as pd
+import tensorflow as tf
+from tensorflow import keras
+
+
+class Snapshots(keras.callbacks.Callback):
+    """The shared embedding network's output (inference mode) at the chosen epochs."""
+
+    def __init__(self, x, eval_epochs):
+        super().__init__()
+        self.x, self.eval_epochs, self.embeddings = x, set(eval_epochs), {}
+
+    def _embed(self):
+        encoder = self.model.layers[3]  # TNN.encoder: the network shared by a, p, n
+        return np.asarray(encoder(self.x, training=False), dtype=np.float32)
+
+    def on_train_begin(self, logs=None):
+        if 0 in self.eval_epochs:
+            self.embeddings[0] = self._embed()
+
+    def on_epoch_end(self, epoch, logs=None):
+        if epoch + 1 in self.eval_epochs:
+            self.embeddings[epoch + 1] = self._embed()
+
+
+def main(folder: Path) -> None:
+    params = json.loads((folder / "params.json").read_text())
+    data = np.load(folder / "input.npz", allow_pickle=False)
+    seed, epochs = int(params["seed"]), int(params["epochs"])
+    threads = int(params.get("threads", 1))  # TensorFlow's op threads (as torch's)
+    tf.config.threading.set_intra_op_parallelism_threads(threads)
+    tf.config.threading.set_inter_op_parallelism_threads(threads)
+    random.seed(seed)
+    np.random.seed(seed)  # noqa: NPY002 (the authors' code draws from the global one)
+    tf.random.set_seed(seed)
+    import tnn  # the patched copy on PYTHONPATH
+
+    adata = ad.AnnData(
+        X=np.zeros((len(data["names"]), 1), dtype=np.float32),
+        obs=pd.DataFrame({"batch": data["batch"].astype(str)}, index=data["names"].astype(str)),
+    )
+    adata.obsm["X_pca"] = np.asarray(data["pcs"], dtype=np.float32)
+    snapshots = Snapshots(adata.obsm["X_pca"], params["eval_epochs"])
+    # CLAIRE's INSCT_*.py: TNN(lr=1e-3 (= Keras Adam's default), epochs=ep,
+    # n_epochs_without_progress=ep); every other argument TNN's default (k 150, d 2, pn)
+    model = tnn.TNN(
+        epochs=epochs,
+        n_epochs_without_progress=max(epochs, 1),
+        callbacks=[snapshots],
+        verbose=2,
+    )
+    printed = io.StringIO()
+    tick, cpu = time.perf_counter(), time.process_time()
+    with contextlib.redirect_stdout(printed):
+        model.fit(adata, batch_name="batch")
+    seconds, cpu_seconds = time.perf_counter() - tick, time.process_time() - cpu
+    print(printed.getvalue())
+    counts = {
+        kind: re.search(rf"(\d+) cells defined as {kind}s", printed.getvalue())
+        for kind in ("MNN", "KNN")
+    }
+    final = np.asarray(model.transform(adata), dtype=np.float32)
+    embeddings = {**snapshots.embeddings, epochs: final}
+    notes = [
+        " + ".join(f"{m.group(1) if m else '?'} {kind}" for kind, m in counts.items())
+        + " anchor cells",
+        f"tensorflow {tf.__version__}, keras {version('keras')}, {threads} op threads",
+    ]
+    np.savez(
+        folder / "output.npz",
+        losses=np.asarray(model.loss_history_, dtype=np.float64),
+        seconds=seconds,
+        cpu_seconds=cpu_seconds,
+        notes=np.asarray(notes),
+        **{f"emb_{e}": v for e, v in embeddings.items()},
+    )
+
+
+if __name__ == "__main__":
+    main(Path(sys.argv[1]))
