@@ -226,3 +226,29 @@ def test_tensorflow_authors_and_ours_run_the_same_schedule(method, variable, epo
         assert theirs.extra["e2e"] and ours.extra["e2e"]
         gap = float(next(n for n in theirs.notes if "scale_bygroup" in n).split()[-1])
         assert gap < 1e-3
+
+
+def test_markdown_tables_pool_seeds_and_show_cpu_seconds_when_recorded(tmp_path):
+    from benchmarks.parity import tables
+
+    scores = pd.DataFrame(
+        {
+            "run": ["authors:s0", "authors:s1", "ours:s0", "ours:s1"],
+            "epoch": [2, 2, 2, 2],
+            **{m: [0.4, 0.6, 0.5, 0.5] for m in tables.METRICS},
+        }
+    )
+    scores.to_csv(tmp_path / "insct_kang_scores.csv", index=False)
+    pd.DataFrame({"authors:s0": [1.0, 0.5], "ours:s0": [1.0, 0.25]}).to_csv(
+        tmp_path / "insct_kang_losses.csv"
+    )
+    pd.DataFrame(
+        {"seconds": [10.0, 30.0, 5.0, 7.0], "cpu_seconds": [4.0, 6.0, 2.0, 2.0]},
+        index=["authors:s0", "authors:s1", "ours:s0", "ours:s1"],
+    ).to_csv(tmp_path / "insct_kang_seconds.csv")
+    text = tables.markdown([tmp_path])
+    row = next(line for line in text.splitlines() if line.startswith("| kang | 2 "))
+    assert "CPU s authors" in text
+    assert "0.500 ±0.100 \\| 0.500 ±0.000" in row
+    assert row.rstrip(" |").endswith("5 ±1 \\| 2 ±0")  # CPU seconds: mean ±half-range
+    assert "20 ±10 \\| 6 ±1" in row  # wall seconds

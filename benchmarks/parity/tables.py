@@ -5,7 +5,8 @@
 reads every ``<method>_<dataset>_scores.csv`` / ``_seconds.csv`` / ``_losses.csv`` below
 the folders, pools the runs of a method and dataset (e.g. seeds run in separate calls) and
 prints, per method, one row per dataset and epoch: each metric as authors | ours, mean over
-seeds ± half their range, the number of seeds, the final loss, and the wall seconds.
+seeds ± half their range, the number of seeds, the final loss, the wall seconds and, where
+recorded, the CPU seconds.
 """
 
 from __future__ import annotations
@@ -51,13 +52,21 @@ def markdown(folders: list[Path]) -> str:
                 last = float(frame[run].dropna().iloc[-1])
                 losses.setdefault((method, dataset, run.split(":")[0]), []).append(last)
     seconds: dict[tuple[str, str, str], list[float]] = {}
+    cpu: dict[tuple[str, str, str], list[float]] = {}
     for method, dataset, frame in _collect(folders, "seconds"):
         for run, value in frame.iloc[:, 0].items():
             seconds.setdefault((method, dataset, str(run).split(":")[0]), []).append(float(value))
+        if "cpu_seconds" in frame.columns:
+            for run, value in frame["cpu_seconds"].dropna().items():
+                cpu.setdefault((method, dataset, str(run).split(":")[0]), []).append(float(value))
     lines = []
     for method, per_method in table.groupby("method"):
         header = ["dataset", "epoch", "seeds"] + [f"{m} authors \\| ours" for m in METRICS]
         header += ["final loss authors \\| ours", "wall s authors \\| ours"]
+        stores = [(losses, 3), (seconds, 0)]
+        if any(key[0] == method for key in cpu):
+            header.append("CPU s authors \\| ours")
+            stores.append((cpu, 0))
         lines += [f"\n**{method}**\n", "| " + " | ".join(header) + " |"]
         lines.append("|" + "---|" * len(header))
         for (dataset, epoch), rows in per_method.groupby(["dataset", "epoch"]):
@@ -67,7 +76,7 @@ def markdown(folders: list[Path]) -> str:
             for metric in METRICS:
                 cells.append(" \\| ".join(_cell(sides[s][metric]) for s in sides))
             last = epoch == per_method[per_method["dataset"] == dataset]["epoch"].max()
-            for store, digits in ((losses, 3), (seconds, 0)):
+            for store, digits in stores:
                 if last:
                     cells.append(
                         " \\| ".join(
