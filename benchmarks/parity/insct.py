@@ -115,7 +115,12 @@ def run_authors(
         "batch": adata.obs["batch"].astype(str).to_numpy(),
         "names": adata.obs_names.astype(str).to_numpy(),
     }
-    params = {"epochs": epochs, "eval_epochs": eval_epochs, "threads": torch.get_num_threads()}
+    params = {
+        "epochs": epochs,
+        "eval_epochs": eval_epochs,
+        "threads": torch.get_num_threads(),
+        "negatives": str(SETTINGS["negatives"]),
+    }
     return run_driver("insct_driver", patched, arrays, params, seed)
 
 
@@ -138,5 +143,8 @@ def run_ours(adata: ad.AnnData, seed: int, epochs: int, eval_epochs: list[int]) 
         embeddings={**result.snapshots, epochs: np.asarray(result.embedding)},
         seconds=timer.seconds,
         cpu_seconds=timer.cpu_seconds,
-        notes=[f"{stats['n_mnn_cells']} MNN + {stats['n_knn_cells']} KNN anchor cells"],
+        notes=[
+            f"{stats['n_mnn_cells']} MNN + {stats['n_knn_cells']} KNN anchor cells",
+            f"same-batch negatives {stats['same_batch_negative_fraction']:.3f}",
+        ],
     )

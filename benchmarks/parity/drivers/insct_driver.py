@@ -47,6 +47,17 @@ class Snapshots(keras.callbacks.Callback):
             self.embeddings[epoch + 1] = self._embed()
 
 
+def same_batch_negative_fraction(generator, batch: np.ndarray) -> float:
+    """Expected share of the generator's negatives drawn from the anchor's own batch.
+
+    Anchors of batch b draw a uniform position of b's anchors in the training order
+    (``batch_indices``) and use it as a row of the full data (``X1``); the share is the
+    mean over positions p of [batch of full-data row p == batch of the anchor at p]."""
+    row_of = {row.tobytes(): i for i, row in enumerate(np.asarray(generator.X1))}
+    anchor_rows = np.asarray([row_of[row.tobytes()] for row in np.asarray(generator.X)])
+    return float(np.mean(batch[: len(anchor_rows)] == batch[anchor_rows]))
+
+
 def main(folder: Path) -> None:
     params = json.loads((folder / "params.json").read_text())
     data = np.load(folder / "input.npz", allow_pickle=False)
@@ -58,6 +69,7 @@ def main(folder: Path) -> None:
     np.random.seed(seed)  # noqa: NPY002 (the authors' code draws from the global one)
     tf.random.set_seed(seed)
     import tnn  # the patched copy on PYTHONPATH
+    from tnn import tnn as upstream
 
     adata = ad.AnnData(
         X=np.zeros((len(data["names"]), 1), dtype=np.float32),
@@ -73,6 +85,14 @@ def main(folder: Path) -> None:
         callbacks=[snapshots],
         verbose=2,
     )
+    generators = []
+    init = upstream.KnnTripletGenerator.__init__
+
+    def recorded_init(self, *args, **kwargs):  # keeps the generator (no random draw)
+        init(self, *args, **kwargs)
+        generators.append(self)
+
+    upstream.KnnTripletGenerator.__init__ = recorded_init
     printed = io.StringIO()
     tick, cpu = time.perf_counter(), time.process_time()
     with contextlib.redirect_stdout(printed):
@@ -85,9 +105,15 @@ def main(folder: Path) -> None:
     }
     final = np.asarray(model.transform(adata), dtype=np.float32)
     embeddings = {**snapshots.embeddings, epochs: final}
+    share = (
+        1.0  # the patched generator reads the position from the training cells
+        if params.get("negatives") == "intended"
+        else same_batch_negative_fraction(generators[0], adata.obs["batch"].to_numpy())
+    )
     notes = [
         " + ".join(f"{m.group(1) if m else '?'} {kind}" for kind, m in counts.items())
         + " anchor cells",
+        f"same-batch negatives {share:.3f}",
         f"tensorflow {tf.__version__}, keras {version('keras')}, {threads} op threads",
     ]
     np.savez(
