@@ -86,6 +86,13 @@ def main(argv: list[str] | None = None) -> int:
     probe = sch.derive_config(base, plan[sch.DEFAULT], out / sch.DEFAULT, ROOT)
     datasets = args.datasets or sch.available_datasets(probe)
     results_dir = {name: out / name for name in plan}
+    if args.reuse_default:  # the reused run must be the default schedule it stands for
+        for m, values in plan[sch.DEFAULT].items():
+            for d in datasets:
+                path = args.reuse_default / "integration" / d / m / "rep0.h5ad"
+                ran = sch.recorded_schedule(path, plan[sch.AUTHORS][m])
+                if ran != values:
+                    sys.exit(f"{path} ran {ran}, not the default schedule {values}")
     for name, runs in plan.items():
         if name == sch.DEFAULT and args.reuse_default:
             results_dir[name] = args.reuse_default.resolve()

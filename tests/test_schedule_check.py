@@ -148,3 +148,14 @@ def test_embedding_difference(tmp_path):
     assert sch.embedding_difference(tmp_path / "a", tmp_path / "b") == 0.0
     assert sch.embedding_difference(tmp_path / "a", tmp_path / "c") == 0.5
     assert sch.embedding_difference(tmp_path / "a", tmp_path / "d") == float("inf")
+
+
+def test_recorded_schedule(tmp_path):
+    import anndata as ad
+    import numpy as np
+
+    adata = ad.AnnData(obsm={"X_emb": np.zeros((2, 2), dtype=np.float32)})
+    adata.uns["integration"] = {"params": json.dumps({"epochs": 20, "snapshot_epochs": [0]})}
+    adata.write_h5ad(tmp_path / "r.h5ad")
+    authors = {"epochs": 100, "lr_stages": 3}
+    assert sch.recorded_schedule(tmp_path / "r.h5ad", authors) == {"epochs": 20, "lr_stages": 3}

@@ -277,3 +277,14 @@ def embedding_difference(a: str | Path, b: str | Path) -> float:
     if x.shape != y.shape:
         return math.inf
     return float(np.max(np.abs(x - y))) if x.size else 0.0
+
+
+def recorded_schedule(path: str | Path, authors: Mapping[str, Any]) -> dict[str, Any]:
+    """The schedule a result file ran (``uns["integration"]["params"]``; a parameter it
+    does not record ran at the adapter's default, the authors' value): to check that a
+    reused run is the schedule it stands for."""
+    import anndata as ad
+
+    params = ad.read_h5ad(path, backed="r").uns.get("integration", {}).get("params", "{}")
+    given = params if isinstance(params, Mapping) else json.loads(str(params))
+    return {param: given.get(param, value) for param, value in authors.items()}
