@@ -2,7 +2,9 @@
 when a checkout of the authors' code is named by PARITY_CLEAR_CHECKOUT /
 PARITY_SMILE_CHECKOUT / PARITY_MAT2_CHECKOUT / PARITY_SCDCC_CHECKOUT, a short run of each
 side (same seed: same initial embedding, except scDCC's, whose layers are built in another
-order)."""
+order). INSCT and DESC (TensorFlow) also need PARITY_AUTHORS_PYTHON, the authors'
+interpreter, with PARITY_INSCT_CHECKOUT (plus PARITY_IVIS_CHECKOUT, ivis 1.7.2, where not
+/tmp/authors/ivis-1.7.2) / PARITY_DESC_CHECKOUT."""
 
 from __future__ import annotations
 
