@@ -180,3 +180,19 @@ def test_desc_on_real_data(kang_raw, tmp_path):
     print(f"DESC on Kang: {scores}, NMI {sweep.nmi:.3f}, ARI {sweep.ari:.3f}; PCA {pca}")
     assert scores.beats(pca), f"DESC {scores} vs PCA {pca}"  # per-batch scaling mixes
     assert sweep.nmi > 0.5  # the 5 PBMC types stay separated
+
+
+def test_index_select_leaves_embedding_and_losses_bit_identical(small, monkeypatch):
+    """The minibatch rows copied by index_select give exactly the numbers of the advanced
+    indexing they replace (pretraining, Louvain start, DEC rounds)."""
+    kwargs = {**SHORT, "snapshot_epochs": [0, 5]}
+    fast = desc.run(small, "batch", seed=4, **kwargs)
+    with monkeypatch.context() as patch:
+        patch.setattr(desc, "rows", lambda t, idx: t[idx])
+        slow = desc.run(small, "batch", seed=4, **kwargs)
+    np.testing.assert_array_equal(fast.embedding, slow.embedding)
+    np.testing.assert_array_equal(fast.snapshots[5], slow.snapshots[5])
+    a, b = fast.uns["desc"]["history"], slow.uns["desc"]["history"]
+    assert "clustering" in set(a["phase"])
+    np.testing.assert_array_equal(a["loss"], b["loss"])
+    np.testing.assert_array_equal(a["phase"], b["phase"])

@@ -203,3 +203,70 @@ def test_batch_conditional_variant_feeds_the_batch_to_encoder_and_decoder(small)
     assert result.embedding.shape == (small.n_obs, 32) and np.isfinite(result.embedding).all()
     onehot = scdcc.batch_onehot(small, "batch")
     assert onehot.shape == (small.n_obs, 2) and (onehot.sum(axis=1) == 1).all()
+
+
+def _zinb_before(x, mean, disp, pi, scale_factor):
+    """scDCC's ZINB loss as computed before the count terms were precomputed (per batch)."""
+    eps = scdcc.ZINB_EPS
+    mu = mean * scale_factor[:, None]
+    t1 = torch.lgamma(disp + eps) + torch.lgamma(x + 1.0) - torch.lgamma(x + disp + eps)
+    t2 = (disp + x) * torch.log(1.0 + mu / (disp + eps)) + x * (
+        torch.log(disp + eps) - torch.log(mu + eps)
+    )
+    nb_case = t1 + t2 - torch.log(1.0 - pi + eps)
+    zero_case = -torch.log(pi + (1.0 - pi) * torch.pow(disp / (disp + mu + eps), disp) + eps)
+    return torch.mean(torch.where(x <= 1e-8, zero_case, nb_case))
+
+
+def _slow_path(monkeypatch):
+    """The training loop as it was before the speed-ups: advanced indexing, the ZINB count
+    terms recomputed per batch, Adam's per-tensor loop."""
+    adam = torch.optim.Adam
+    monkeypatch.setattr(scdcc, "rows", lambda t, idx: t[idx])
+    monkeypatch.setattr(
+        scdcc.CountTerms,
+        "zinb",
+        lambda self, idx, mean, disp, pi: _zinb_before(
+            self.counts[idx], mean, disp, pi, self.sf[idx]
+        ),
+    )
+    monkeypatch.setattr(torch.optim, "Adam", lambda *a, **kw: adam(*a, **{**kw, "foreach": False}))
+
+
+@pytest.mark.parametrize(
+    "params",
+    [{"label_informed": True, "n_pairwise": 60}, {"batch_conditional": True}],
+    ids=["constraints", "batch_conditional"],
+)
+def test_speedups_leave_embedding_and_losses_bit_identical(small, monkeypatch, params):
+    """Precomputed lgamma(counts + 1) and zero mask, index_select and foreach Adam give
+    exactly the numbers of the per-batch, per-tensor code they replace."""
+    kwargs = {**SHORT, "maxiter": 4, "snapshot_epochs": [0, 2], **params}
+    fast = scdcc.run(small, "batch", seed=5, **kwargs)
+    with monkeypatch.context() as patch:
+        _slow_path(patch)
+        slow = scdcc.run(small, "batch", seed=5, **kwargs)
+    np.testing.assert_array_equal(fast.embedding, slow.embedding)
+    np.testing.assert_array_equal(fast.snapshots[2], slow.snapshots[2])
+    a, b = fast.uns["scdcc"], slow.uns["scdcc"]
+    np.testing.assert_array_equal(a["pretrain_loss"], b["pretrain_loss"])
+    assert a["clustering_epochs"] >= 1
+    for key in ("loss", "kl", "zinb", "ml_loss", "cl_loss"):
+        np.testing.assert_array_equal(a["clustering_history"][key], b["clustering_history"][key])
+    np.testing.assert_array_equal(a["delta_label"], b["delta_label"])
+
+
+def test_precomputed_count_terms_match_the_per_batch_zinb():
+    gen = torch.Generator().manual_seed(3)
+    counts = torch.poisson(torch.rand(50, 40, generator=gen) * 3, generator=gen)
+    sf = torch.rand(50, generator=gen) + 0.5
+    mean, disp = torch.rand(50, 40, generator=gen) * 4, torch.rand(50, 40, generator=gen) + 0.1
+    pi = torch.rand(50, 40, generator=gen) * 0.5
+    idx = torch.tensor([7, 3, 3, 41, 0])
+    terms = scdcc.CountTerms.of(counts, sf)
+    fast = terms.zinb(idx, mean[idx], disp[idx], pi[idx])
+    slow = _zinb_before(counts[idx], mean[idx], disp[idx], pi[idx], sf[idx])
+    assert torch.equal(fast, slow)
+    assert torch.equal(
+        scdcc.zinb_nll(counts, mean, disp, pi, sf), _zinb_before(counts, mean, disp, pi, sf)
+    )

@@ -157,6 +157,11 @@ def epoch_permutation(n: int, generator: torch.Generator) -> torch.Tensor:
     return torch.randperm(n, generator=generator)
 
 
+def rows(t: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
+    """``t[idx]`` for a 1-d index: the same rows, copied by the cheaper ``index_select``."""
+    return t.index_select(0, idx)
+
+
 def minibatches(order: torch.Tensor, batch_size: int) -> Iterable[torch.Tensor]:
     """Consecutive chunks of ``order``; the last partial chunk is kept (Keras, DataLoader)."""
     return torch.split(order, batch_size)

@@ -67,6 +67,7 @@ from claire.bench.competitors._deep_clustering import (
     louvain_init,
     minibatches,
     refresh_targets,
+    rows,
     soft_assign,
 )
 from claire.bench.contract import AdapterResult, InputError
@@ -286,7 +287,7 @@ class DescTrainer(SeededTrainer):
 
     def _stack_loss(self, i: int, inputs: torch.Tensor) -> Callable[[torch.Tensor], torch.Tensor]:
         def loss(idx: torch.Tensor) -> torch.Tensor:
-            batch = inputs[idx.to(inputs.device)]
+            batch = rows(inputs, idx.to(inputs.device))
             return torch.mean((self.model.stack_forward(i, batch) - batch) ** 2)
 
         return loss
@@ -312,7 +313,7 @@ class DescTrainer(SeededTrainer):
         return run
 
     def _ae_loss(self, idx: torch.Tensor) -> torch.Tensor:
-        batch = self.x[idx.to(self.x.device)]
+        batch = rows(self.x, idx.to(self.x.device))
         return torch.mean((self.model(batch) - batch) ** 2)
 
     def embed(self) -> np.ndarray:
@@ -357,8 +358,8 @@ class DecStage:
 
     def kl(self, p: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
         idx = idx.to(self.trainer.x.device)
-        z = self.trainer.model.encode(self.trainer.x[idx])
-        return keras_kld(p[idx], soft_assign(z, self.mu, self.alpha))
+        z = self.trainer.model.encode(rows(self.trainer.x, idx))
+        return keras_kld(rows(p, idx), soft_assign(z, self.mu, self.alpha))
 
     def fit(self, p: torch.Tensor, epochs_fit: int, bar: tqdm) -> None:
         """``model.fit(x, p, epochs=epochs_fit)`` with shuffling and early stopping."""
