@@ -196,3 +196,5 @@ def test_index_select_leaves_embedding_and_losses_bit_identical(small, monkeypat
     assert "clustering" in set(a["phase"])
     np.testing.assert_array_equal(a["loss"], b["loss"])
     np.testing.assert_array_equal(a["phase"], b["phase"])
+    plain = desc.run(small, "batch", seed=4, **{**kwargs, "snapshot_epochs": []})
+    np.testing.assert_array_equal(plain.embedding, fast.embedding)  # snapshots change nothing

@@ -254,6 +254,8 @@ def test_speedups_leave_embedding_and_losses_bit_identical(small, monkeypatch, p
     for key in ("loss", "kl", "zinb", "ml_loss", "cl_loss"):
         np.testing.assert_array_equal(a["clustering_history"][key], b["clustering_history"][key])
     np.testing.assert_array_equal(a["delta_label"], b["delta_label"])
+    plain = scdcc.run(small, "batch", seed=5, **{**kwargs, "snapshot_epochs": []})
+    np.testing.assert_array_equal(plain.embedding, fast.embedding)  # snapshots change nothing
 
 
 def test_precomputed_count_terms_match_the_per_batch_zinb():
