@@ -57,11 +57,24 @@ def test_scanorama_puts_cells_back_in_their_original_order(small, monkeypatch):
     def tag_cells(adatas, **kwargs):  # stands in for Scanorama: embeds a cell as its name
         for part in adatas:
             part.obsm["X_scanorama"] = np.array([[position[n]] for n in part.obs_names])
-        return adatas
 
-    monkeypatch.setattr(scanorama.scanorama, "correct_scanpy", tag_cells)
+    monkeypatch.setattr(scanorama.scanorama, "integrate_scanpy", tag_cells)
     emb = scanorama.run(shuffled, "batch", seed=0)
     np.testing.assert_array_equal(emb[:, 0], order)
+
+
+def test_scanorama_embedding_equals_scibs_correct_scanpy_call(small):
+    """integrate_scanpy skips the gene-space correction and must give scIB's embedding."""
+    ours = scanorama.run(small, "batch", seed=3, dimred=20)
+    parts, rows = scanorama.split_by_batch(small, "batch", scale_per_batch=True)
+    corrected = scanorama.scanorama.correct_scanpy(
+        parts, return_dimred=True, dimred=20, batch_size=5000, seed=3, verbose=0
+    )
+    scib = np.zeros_like(ours)
+    for part, idx in zip(corrected, rows, strict=True):
+        scib[idx] = part.obsm["X_scanorama"]
+    assert np.abs(ours).max() > 0
+    np.testing.assert_array_equal(ours, scib)
 
 
 def test_scanorama_scales_each_batch_separately(small):
