@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import subprocess
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 import yaml
@@ -36,10 +37,16 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def run_workflow(
-    out: Path, name: str, config: dict, targets: list[str], cores: int, dry_run: bool
+    out: Path,
+    name: str,
+    config: dict,
+    targets: list[str],
+    cores: int,
+    dry_run: bool,
+    extra: Sequence[str] = (),
 ) -> None:
     """One Snakemake run of ``config`` (written to ``out/<name>.config.yaml``; its log to
-    ``out/<name>.snakemake.log``)."""
+    ``out/<name>.snakemake.log``); ``extra``: more Snakemake arguments (after the targets)."""
     path = out / f"{name}.config.yaml"
     path.write_text(yaml.safe_dump(config, sort_keys=False))
     cmd = [sys.executable, "-m", "snakemake", "--snakefile", str(ROOT / "Snakefile")]
@@ -48,7 +55,7 @@ def run_workflow(
     log = out / f"{name}.snakemake.log"
     print(f"[{name}] snakemake --configfile {path} ({len(targets)} targets), log {log}", flush=True)
     with log.open("w") as handle:
-        done = subprocess.run([*cmd, *targets], stdout=handle, stderr=subprocess.STDOUT)
+        done = subprocess.run([*cmd, *targets, *extra], stdout=handle, stderr=subprocess.STDOUT)
     if done.returncode != 0:
         sys.exit(f"[{name}] snakemake failed ({done.returncode}):\n{log.read_text()[-3000:]}")
 

@@ -150,6 +150,24 @@ def test_embedding_difference(tmp_path):
     assert sch.embedding_difference(tmp_path / "a", tmp_path / "d") == float("inf")
 
 
+def test_embeddings_difference_covers_every_snapshot(tmp_path):
+    import anndata as ad
+    import numpy as np
+
+    x = np.arange(12, dtype=np.float32).reshape(4, 3)
+    runs = {
+        "a": {"X_emb": x, "X_emb_epoch_0": x},
+        "b": {"X_emb": x, "X_emb_epoch_0": x},
+        "c": {"X_emb": x, "X_emb_epoch_0": x - 0.25},  # only a snapshot differs
+        "d": {"X_emb": x},  # a snapshot is missing
+    }
+    for name, obsm in runs.items():
+        ad.AnnData(obsm=obsm, obs={"i": list(range(4))}).write_h5ad(tmp_path / name)
+    assert sch.embeddings_difference(tmp_path / "a", tmp_path / "b") == 0.0
+    assert sch.embeddings_difference(tmp_path / "a", tmp_path / "c") == 0.25
+    assert sch.embeddings_difference(tmp_path / "a", tmp_path / "d") == float("inf")
+
+
 def test_recorded_schedule(tmp_path):
     import anndata as ad
     import numpy as np

@@ -279,6 +279,28 @@ def embedding_difference(a: str | Path, b: str | Path) -> float:
     return float(np.max(np.abs(x - y))) if x.size else 0.0
 
 
+def embeddings_difference(a: str | Path, b: str | Path) -> float:
+    """Largest absolute difference over every embedding of two result files: the final one
+    and each epoch snapshot (inf when their keys or shapes differ); 0.0: the same run."""
+    import anndata as ad
+    import numpy as np
+
+    from claire.bench.contract import EMBEDDING_KEY
+
+    x, y = ad.read_h5ad(a).obsm, ad.read_h5ad(b).obsm
+    keys = sorted(k for k in x.keys() if k.startswith(EMBEDDING_KEY))
+    if keys != sorted(k for k in y.keys() if k.startswith(EMBEDDING_KEY)):
+        return math.inf
+    largest = 0.0
+    for key in keys:
+        u, v = np.asarray(x[key], dtype=np.float64), np.asarray(y[key], dtype=np.float64)
+        if u.shape != v.shape:
+            return math.inf
+        if u.size:
+            largest = max(largest, float(np.max(np.abs(u - v))))
+    return largest
+
+
 def recorded_schedule(path: str | Path, authors: Mapping[str, Any]) -> dict[str, Any]:
     """The schedule a result file ran (``uns["integration"]["params"]``; a parameter it
     does not record ran at the adapter's default, the authors' value): to check that a
