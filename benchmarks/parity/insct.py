@@ -17,7 +17,9 @@ module); the two hnswlib queries ask for at most as many neighbours as the index
 no KNN triplets instead of an hnswlib error on an empty index (ours the same). With
 ``SETTINGS['negatives'] = 'intended'`` the generator's negative row is read from the
 training cells' PCs (``self.X``) instead of the full data's (``self.X1``): the negative
-sampling INSCT's paper describes, ours ``negatives='intended'``.
+sampling INSCT's paper describes, ours ``negatives='intended'``. ``SETTINGS['dropout']``
+other than upstream's 0.25 patches both ``AlphaDropout(0.25)`` of ``base_network`` and sets
+ours' ``dropout`` (0 = off on both sides; ``benchmarks/insct_swap.py --dropout``).
 
 Both sides, the CLAIRE authors' scripts (``INSCT_*.py``): input = PCA-50 (ARPACK) of the
 HVGs z-scored without clipping, computed once here (ours' ``pca_input``) and given to both;
@@ -40,6 +42,7 @@ comparison is statistical. Losses: the Keras epoch mean per sample (ours the sam
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import anndata as ad
@@ -53,7 +56,12 @@ from claire.bench.competitors import insct as ours
 NAME = "INSCT"
 DEFAULT_EPOCHS = 120
 DEFAULT_EVAL_EPOCHS = [0, 10, 20, 40, 80, 120]
-SETTINGS = {"negatives": "upstream", "ivis": "/tmp/authors/ivis-1.7.2", "workers": 1}
+SETTINGS = {
+    "negatives": "upstream",
+    "ivis": "/tmp/authors/ivis-1.7.2",
+    "workers": 1,
+    "dropout": 0.25,  # AlphaDropout rate of both sides (upstream 0.25; 0 = off)
+}
 DESCRIPTION = (
     "lkmklsmn/insct @ c2eb12d TNN + ivis 1.7.2 (TensorFlow, --authors-python) vs "
     "claire.bench.competitors.insct; PCA-50 of z-scored HVGs, k 150, d 2, pn margin 1, "
@@ -71,6 +79,7 @@ NO_RESIDUAL = [
 ]
 INTENDED_NEGATIVES = [("self.X1[negative]]", "self.X[negative]]")]
 WORKERS = ("workers = 10,", "workers = {workers},")
+DROPOUT = ("AlphaDropout(0.25)", "AlphaDropout({rate})")
 IVIS_FILES = ["ivis/__init__.py", "ivis/version.py", "ivis/nn"]
 
 
@@ -83,6 +92,8 @@ def prepare_authors(checkout: Path, scratch: Path) -> Path:
     if negatives == "intended":
         tnn_patches += INTENDED_NEGATIVES
     tnn_patches.append((WORKERS[0], WORKERS[1].format(workers=int(SETTINGS["workers"]))))
+    if float(SETTINGS["dropout"]) != 0.25:
+        tnn_patches.append((DROPOUT[0], DROPOUT[1].format(rate=float(SETTINGS["dropout"]))))
     copy_and_patch(
         checkout, scratch, files=["tnn"], patches={"tnn/tnn.py": tnn_patches}, required="tnn/tnn.py"
     )
@@ -107,9 +118,16 @@ def model_input(adata: ad.AnnData, seed: int) -> np.ndarray:
 
 
 def run_authors(
-    patched: Path, adata: ad.AnnData, seed: int, epochs: int, eval_epochs: list[int]
+    patched: Path,
+    adata: ad.AnnData,
+    seed: int,
+    epochs: int,
+    eval_epochs: list[int],
+    inspect: Callable[[Mapping[str, np.ndarray]], list[str]] | None = None,
 ) -> ParityRun:
-    """The patched ``tnn.TNN`` in the authors' interpreter on the same PCs."""
+    """The patched ``tnn.TNN`` in the authors' interpreter on the same PCs. With
+    ``inspect`` the driver also records the initial weights and the triplet batches and
+    hands every output array to ``inspect`` (``benchmarks/parity/insct_swap.py``)."""
     arrays = {
         "pcs": model_input(adata, seed),
         "batch": adata.obs["batch"].astype(str).to_numpy(),
@@ -120,8 +138,9 @@ def run_authors(
         "eval_epochs": eval_epochs,
         "threads": torch.get_num_threads(),
         "negatives": str(SETTINGS["negatives"]),
+        "record": inspect is not None,
     }
-    return run_driver("insct_driver", patched, arrays, params, seed)
+    return run_driver("insct_driver", patched, arrays, params, seed, inspect=inspect)
 
 
 def run_ours(adata: ad.AnnData, seed: int, epochs: int, eval_epochs: list[int]) -> ParityRun:
@@ -133,6 +152,7 @@ def run_ours(adata: ad.AnnData, seed: int, epochs: int, eval_epochs: list[int]) 
             seed,
             epochs=epochs,
             negatives=str(SETTINGS["negatives"]),
+            dropout=float(SETTINGS["dropout"]),
             snapshot_epochs=eval_epochs,
             device="cpu",
             progress=False,

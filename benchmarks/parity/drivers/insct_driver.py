@@ -4,9 +4,15 @@
     <tf python> insct_driver.py FOLDER     (PYTHONPATH = the patched scratch copy)
 
 FOLDER holds ``input.npz`` (``pcs`` cells x 50, ``batch``, ``names``) and ``params.json``
-(``seed``, ``epochs``, ``eval_epochs``, ``workers``); writes ``output.npz``: the per-epoch
-Keras loss, the encoder's output at the evaluation epochs (0 = the untrained network),
-wall and CPU seconds of ``TNN.fit`` (triplet construction included) and notes.
+(``seed``, ``epochs``, ``eval_epochs``, ``threads``, ``negatives``, ``record``); writes
+``output.npz``: the per-epoch Keras loss, the encoder's output at the evaluation epochs
+(0 = the untrained network), wall and CPU seconds of ``TNN.fit`` (triplet construction
+included) and notes. With ``record`` (``benchmarks/insct_swap.py``) also the encoder's
+initial weights (``init_w<i>``: Keras kernels and biases in layer order, after seeding,
+before the first step) and every triplet batch the generator produced, in order
+(``rec_idx``: the block index of each ``__getitem__`` call, ``rec_size``: its length,
+``rec_anchor`` / ``rec_positive`` / ``rec_negative``: full-data rows, concatenated;
+``rec_before_fit``: calls made before training began, i.e. Keras's shape peek).
 Imports only NumPy, pandas, anndata, TensorFlow and the authors' code.
 """
 
@@ -47,14 +53,67 @@ class Snapshots(keras.callbacks.Callback):
             self.embeddings[epoch + 1] = self._embed()
 
 
-def same_batch_negative_fraction(generator, batch: np.ndarray) -> float:
+class RowIndex:
+    """Full-data row of a PC vector (the rows are distinct; looked up by their bytes)."""
+
+    def __init__(self, pcs):
+        pcs = np.ascontiguousarray(pcs, dtype=np.float32)
+        self.row_of = {row.tobytes(): i for i, row in enumerate(pcs)}
+        if len(self.row_of) != len(pcs):
+            raise SystemExit("insct driver: duplicate PC rows, triplets cannot be recorded")
+
+    def __call__(self, vectors):
+        vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+        return np.asarray([self.row_of[row.tobytes()] for row in vectors], dtype=np.int64)
+
+
+class TripletRecorder:
+    """Wraps ``KnnTripletGenerator.__getitem__``: the rows of every batch it yields, in
+    call order (one worker thread: the order the batches are drawn and trained on)."""
+
+    def __init__(self, generator_class, rows: RowIndex):
+        self.calls, self.rows = [], rows
+        getitem = generator_class.__getitem__
+
+        def recorded(generator, idx):
+            out = getitem(generator, idx)
+            anchor, positive, negative = (self.rows(x) for x in out[0])
+            self.calls.append((int(idx), anchor, positive, negative))
+            return out
+
+        generator_class.__getitem__ = recorded
+
+    def arrays(self, before_fit: int) -> dict:
+        idx, anchor, positive, negative = zip(*self.calls, strict=True)
+        return {
+            "rec_idx": np.asarray(idx, dtype=np.int64),
+            "rec_size": np.asarray([len(a) for a in anchor], dtype=np.int64),
+            "rec_anchor": np.concatenate(anchor),
+            "rec_positive": np.concatenate(positive),
+            "rec_negative": np.concatenate(negative),
+            "rec_before_fit": np.int64(before_fit),
+        }
+
+
+class InitialWeights(keras.callbacks.Callback):
+    """The encoder's weights when training begins, and how many batches were drawn by then."""
+
+    def __init__(self, recorder: TripletRecorder):
+        super().__init__()
+        self.recorder, self.weights, self.before_fit = recorder, [], 0
+
+    def on_train_begin(self, logs=None):
+        self.weights = [np.asarray(w) for w in self.model.layers[3].get_weights()]
+        self.before_fit = len(self.recorder.calls)
+
+
+def same_batch_negative_fraction(generator, batch: np.ndarray, rows: RowIndex) -> float:
     """Expected share of the generator's negatives drawn from the anchor's own batch.
 
     Anchors of batch b draw a uniform position of b's anchors in the training order
     (``batch_indices``) and use it as a row of the full data (``X1``); the share is the
     mean over positions p of [batch of full-data row p == batch of the anchor at p]."""
-    row_of = {row.tobytes(): i for i, row in enumerate(np.asarray(generator.X1))}
-    anchor_rows = np.asarray([row_of[row.tobytes()] for row in np.asarray(generator.X)])
+    anchor_rows = rows(np.asarray(generator.X))
     return float(np.mean(batch[: len(anchor_rows)] == batch[anchor_rows]))
 
 
@@ -77,12 +136,16 @@ def main(folder: Path) -> None:
     )
     adata.obsm["X_pca"] = np.asarray(data["pcs"], dtype=np.float32)
     snapshots = Snapshots(adata.obsm["X_pca"], params["eval_epochs"])
+    rows = RowIndex(adata.obsm["X_pca"])
+    record = bool(params.get("record", False))
+    recorder = TripletRecorder(upstream.KnnTripletGenerator, rows) if record else None
+    initial = InitialWeights(recorder) if record else None
     # CLAIRE's INSCT_*.py: TNN(lr=1e-3 (= Keras Adam's default), epochs=ep,
     # n_epochs_without_progress=ep); every other argument TNN's default (k 150, d 2, pn)
     model = tnn.TNN(
         epochs=epochs,
         n_epochs_without_progress=max(epochs, 1),
-        callbacks=[snapshots],
+        callbacks=[snapshots] + ([initial] if record else []),
         verbose=2,
     )
     generators = []
@@ -108,7 +171,7 @@ def main(folder: Path) -> None:
     share = (
         1.0  # the patched generator reads the position from the training cells
         if params.get("negatives") == "intended"
-        else same_batch_negative_fraction(generators[0], adata.obs["batch"].to_numpy())
+        else same_batch_negative_fraction(generators[0], adata.obs["batch"].to_numpy(), rows)
     )
     notes = [
         " + ".join(f"{m.group(1) if m else '?'} {kind}" for kind, m in counts.items())
@@ -116,6 +179,10 @@ def main(folder: Path) -> None:
         f"same-batch negatives {share:.3f}",
         f"tensorflow {tf.__version__}, keras {version('keras')}, {threads} op threads",
     ]
+    recorded = {}
+    if record:
+        recorded = recorder.arrays(initial.before_fit)
+        recorded.update({f"init_w{i}": w for i, w in enumerate(initial.weights)})
     np.savez(
         folder / "output.npz",
         losses=np.asarray(model.loss_history_, dtype=np.float64),
@@ -123,6 +190,7 @@ def main(folder: Path) -> None:
         cpu_seconds=cpu_seconds,
         notes=np.asarray(notes),
         **{f"emb_{e}": v for e, v in embeddings.items()},
+        **recorded,
     )
 
 

@@ -389,17 +389,21 @@ class InsctTrainer:
         total = torch.zeros((), device=self.device)
         for block in self.rng.permutation(n_blocks).tolist():
             rows = slice(block * self.batch_size, min((block + 1) * self.batch_size, n))
-            size = rows.stop - rows.start
-            triplet = torch.cat(
-                [self.x[self.anchors[rows]], self.x[positive[rows]], self.x[negative[rows]]]
-            )
-            a, p, q = self.model(triplet).split(size)
-            loss = pn_loss(a, p, q, self.margin)
-            self.optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            self.optimizer.step()
-            total += loss.detach() * size
+            total += self.train_step(self.anchors[rows], positive[rows], negative[rows])
         return {"loss": float(total) / n}
+
+    def train_step(
+        self, anchor: torch.Tensor, positive: torch.Tensor, negative: torch.Tensor
+    ) -> torch.Tensor:
+        """One Adam step on the triplets (full-data rows); returns loss x batch size."""
+        size = len(anchor)
+        triplet = torch.cat([self.x[anchor], self.x[positive], self.x[negative]])
+        a, p, q = self.model(triplet).split(size)
+        loss = pn_loss(a, p, q, self.margin)
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        self.optimizer.step()
+        return loss.detach() * size
 
     @torch.no_grad()
     def embed(self) -> np.ndarray:
