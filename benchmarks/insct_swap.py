@@ -18,7 +18,9 @@ For each seed, five runs on the same PCs (``benchmarks/parity/insct.py``'s input
 
 Prints bASW / kBET / NMI / ARI (``claire.bench.metrics``, as ``competitor_parity.py``) per
 arm, seed and evaluation epoch, the per-epoch losses, each arm's mean (min-max) over seeds,
-and the CPU seconds of each run. ``--out DIR`` writes the scores and losses as CSV.
+the CPU seconds of each run, and what the triplets the authors' run and our ``ours`` run
+trained on look like (distances in PC space, batch and cell-type shares of positives and
+negatives; mean over seeds). ``--out DIR`` writes the scores and losses as CSV.
 """
 
 from __future__ import annotations
@@ -47,7 +49,12 @@ from benchmarks.parity.common import (  # noqa: E402
     scores,
 )
 from benchmarks.parity.external import ENV_PYTHON  # noqa: E402
-from benchmarks.parity.insct_swap import authors_run, ours_run  # noqa: E402
+from benchmarks.parity.insct_swap import (  # noqa: E402
+    authors_run,
+    ours_run,
+    recording,
+    triplet_stats,
+)
 
 ARMS = ("authors", "ours", "ours+weights", "ours+triplets", "ours+both")
 METRICS = ["bASW", "kBET", "NMI", "ARI"]
@@ -63,6 +70,9 @@ def main() -> None:
     parser.add_argument("--eval-epochs", type=int, nargs="*", default=[0, 10, 40, 80])
     parser.add_argument("--arms", nargs="*", default=list(ARMS), choices=ARMS)
     parser.add_argument("--dropout", type=float, default=0.25, help="both sides")
+    parser.add_argument(
+        "--hnsw-threads", type=int, default=None, help="authors' hnswlib index build threads"
+    )
     parser.add_argument("--scratch", type=Path, default=Path("/tmp/parity_insct_swap"))
     parser.add_argument("--out", type=Path, default=None, help="folder for CSV tables")
     args = parser.parse_args()
@@ -70,6 +80,7 @@ def main() -> None:
     torch.set_num_threads(1)
     os.environ[ENV_PYTHON] = str(args.authors_python)
     harness.SETTINGS["dropout"] = args.dropout
+    harness.SETTINGS["hnsw_threads"] = args.hnsw_threads
     patched = harness.prepare_authors(args.checkout.resolve(), args.scratch.resolve())
     adata = load_dataset(args.dataset, seed=0)
     if adata is None:
@@ -81,7 +92,7 @@ def main() -> None:
         f"dropout {args.dropout}, seeds {args.seeds}, arms {args.arms}",
         flush=True,
     )
-    rows, runs = [], {}
+    rows, runs, drawn = [], {}, {}
     stem = args.out / f"insct_swap_{args.dataset}_d{args.dropout:g}" if args.out else None
     for seed in args.seeds:
         authors, record = authors_run(patched, adata, seed, args.epochs, evals)
@@ -92,12 +103,19 @@ def main() -> None:
             "ours+triplets": {"batches": record.epochs},
             "ours+both": {"weights": record.weights, "batches": record.epochs},
         }
+        pcs = harness.model_input(adata, seed)
+        steps = [b for epoch in record.epochs for b in epoch]
+        drawn[("authors", seed)] = triplet_stats(steps, pcs, batch, labels)
         for arm in args.arms:
-            run = (
-                authors
-                if arm == "authors"
-                else ours_run(adata, seed, args.epochs, evals, **options[arm])
-            )
+            if arm == "authors":
+                run = authors
+            elif arm == "ours":
+                own: list = []
+                with recording(own):
+                    run = ours_run(adata, seed, args.epochs, evals)
+                drawn[("ours", seed)] = triplet_stats(own, pcs, batch, labels)
+            else:
+                run = ours_run(adata, seed, args.epochs, evals, **options[arm])
             runs[f"{arm}:s{seed}"] = run
             for epoch, emb in sorted(run.embeddings.items()):
                 row = {"arm": arm, "seed": seed, "epoch": epoch, **scores(emb, batch, labels)}
@@ -133,6 +151,8 @@ def main() -> None:
         summary = mean.round(3).astype(str) + " [" + lo.round(3).astype(str)
         summary = summary + ", " + hi.round(3).astype(str) + "]"
         print(summary.to_string())
+    print("\ntriplets trained on (mean over seeds)")
+    print(pd.DataFrame(drawn).T.groupby(level=0).mean().T.round(4).to_string())
     print("PCA (unintegrated): " + "  ".join(f"{k} {v:.3f}" for k, v in pca_scores(adata).items()))
 
 

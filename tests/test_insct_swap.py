@@ -120,12 +120,27 @@ def test_our_arm_is_the_default_run_and_replaying_its_batches_reproduces_it(
     assert not np.array_equal(other.embeddings[epochs], plain.embeddings[epochs])
 
 
+def test_triplet_stats_count_batch_and_type_shares():
+    pcs = np.array([[0.0, 0.0], [3.0, 4.0], [0.0, 1.0], [6.0, 8.0]], dtype=np.float32)
+    batch = np.array(["a", "b", "a", "b"])
+    labels = np.array(["t", "t", "u", "u"])
+    steps = [(np.array([0, 0]), np.array([1, 1]), np.array([2, 3])), (np.array([2]),) * 3]
+    stats = swap.triplet_stats(steps, pcs, batch, labels)
+    assert stats["triplets"] == 3 and stats["distinct anchors"] == 2
+    assert stats["distinct (anchor, positive) pairs"] == 2
+    assert stats["PC distance a-p"] == pytest.approx(10 / 3)
+    assert stats["PC distance a-n"] == pytest.approx(11 / 3)
+    assert stats["positive other batch"] == pytest.approx(2 / 3)
+    assert stats["negative same batch"] == pytest.approx(2 / 3)
+    assert stats["negative same type"] == pytest.approx(1 / 3)
+
+
 def test_without_dropout_ours_on_the_authors_weights_and_triplets_follows_them(
     kang_small, tmp_path
 ):
-    """The authors' TNN (TensorFlow) and ours, both without AlphaDropout, ours from the
-    authors' initial weights and on their recorded batches: the same run up to float
-    rounding (and Adam's epsilon placement) over 2 epochs on kang_small."""
+    """The authors' TNN (TensorFlow, one hnswlib thread) and ours, both without
+    AlphaDropout, ours from the authors' initial weights and on their recorded batches: the
+    same run up to float rounding (and Adam's epsilon placement) over 2 epochs."""
     from benchmarks.parity import external
 
     checkout = os.environ.get("PARITY_INSCT_CHECKOUT")
@@ -136,6 +151,7 @@ def test_without_dropout_ours_on_the_authors_weights_and_triplets_follows_them(
     saved = dict(harness.SETTINGS)
     harness.SETTINGS["ivis"] = os.environ.get("PARITY_IVIS_CHECKOUT", saved["ivis"])
     harness.SETTINGS["dropout"] = 0.0
+    harness.SETTINGS["hnsw_threads"] = 1
     try:
         patched = harness.prepare_authors(Path(checkout), tmp_path / "scratch")
         theirs, record = swap.authors_run(patched, kang_small, 0, 2, [0, 1])
@@ -144,7 +160,8 @@ def test_without_dropout_ours_on_the_authors_weights_and_triplets_follows_them(
         )
     finally:
         harness.SETTINGS.update(saved)
-    assert "AlphaDropout(0.0)" in (patched / "tnn" / "tnn.py").read_text()
+    code = (patched / "tnn" / "tnn.py").read_text()
+    assert "AlphaDropout(0.0)" in code and "p.add_items(ds2, num_threads=1)" in code
     np.testing.assert_allclose(ours.embeddings[0], theirs.embeddings[0], atol=1e-5)
     np.testing.assert_allclose(ours.losses, theirs.losses, rtol=1e-3)
     np.testing.assert_allclose(ours.embeddings[2], theirs.embeddings[2], atol=0.01)

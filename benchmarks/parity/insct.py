@@ -20,6 +20,8 @@ training cells' PCs (``self.X``) instead of the full data's (``self.X1``): the n
 sampling INSCT's paper describes, ours ``negatives='intended'``. ``SETTINGS['dropout']``
 other than upstream's 0.25 patches both ``AlphaDropout(0.25)`` of ``base_network`` and sets
 ours' ``dropout`` (0 = off on both sides; ``benchmarks/insct_swap.py --dropout``).
+``SETTINGS['hnsw_threads']`` passes ``num_threads`` to the two hnswlib index builds
+(upstream: all cores, whose insertion order varies from run to run).
 
 Both sides, the CLAIRE authors' scripts (``INSCT_*.py``): input = PCA-50 (ARPACK) of the
 HVGs z-scored without clipping, computed once here (ours' ``pca_input``) and given to both;
@@ -61,6 +63,7 @@ SETTINGS = {
     "ivis": "/tmp/authors/ivis-1.7.2",
     "workers": 1,
     "dropout": 0.25,  # AlphaDropout rate of both sides (upstream 0.25; 0 = off)
+    "hnsw_threads": None,  # threads of the authors' hnswlib index builds (None: upstream's all)
 }
 DESCRIPTION = (
     "lkmklsmn/insct @ c2eb12d TNN + ivis 1.7.2 (TensorFlow, --authors-python) vs "
@@ -80,6 +83,7 @@ NO_RESIDUAL = [
 INTENDED_NEGATIVES = [("self.X1[negative]]", "self.X[negative]]")]
 WORKERS = ("workers = 10,", "workers = {workers},")
 DROPOUT = ("AlphaDropout(0.25)", "AlphaDropout({rate})")
+HNSW_ADDS = ["p.add_items(pcs)", "p.add_items(ds2)"]
 IVIS_FILES = ["ivis/__init__.py", "ivis/version.py", "ivis/nn"]
 
 
@@ -94,6 +98,9 @@ def prepare_authors(checkout: Path, scratch: Path) -> Path:
     tnn_patches.append((WORKERS[0], WORKERS[1].format(workers=int(SETTINGS["workers"]))))
     if float(SETTINGS["dropout"]) != 0.25:
         tnn_patches.append((DROPOUT[0], DROPOUT[1].format(rate=float(SETTINGS["dropout"]))))
+    if SETTINGS["hnsw_threads"] is not None:
+        threads = int(SETTINGS["hnsw_threads"])
+        tnn_patches += [(a, a.replace(")", f", num_threads={threads})")) for a in HNSW_ADDS]
     copy_and_patch(
         checkout, scratch, files=["tnn"], patches={"tnn/tnn.py": tnn_patches}, required="tnn/tnn.py"
     )

@@ -8,7 +8,8 @@ stream) and, where the triplets are not swapped, our own triplet construction an
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -153,3 +154,42 @@ def ours_run(
         seconds=timer.seconds,
         cpu_seconds=timer.cpu_seconds,
     )
+
+
+@contextmanager
+def recording(steps: list[Batch]) -> Iterator[None]:
+    """Every batch our trainer steps on (``InsctTrainer.train_step``) appended to ``steps``."""
+    step = ours.InsctTrainer.train_step
+
+    def recorded(self, *rows: torch.Tensor) -> torch.Tensor:
+        steps.append(tuple(r.cpu().numpy().copy() for r in rows))  # type: ignore[arg-type]
+        return step(self, *rows)
+
+    ours.InsctTrainer.train_step = recorded  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        ours.InsctTrainer.train_step = step  # type: ignore[method-assign]
+
+
+def triplet_stats(
+    steps: Sequence[Batch], pcs: np.ndarray, batch: np.ndarray, labels: np.ndarray
+) -> dict[str, float]:
+    """What the triplets a run trained on look like (cell types read for this only)."""
+    anchor, positive, negative = (np.concatenate(x) for x in zip(*steps, strict=True))
+    pairs = np.unique(anchor * len(pcs) + positive)
+
+    def dist(u: np.ndarray, v: np.ndarray) -> float:
+        return float(np.linalg.norm(pcs[u] - pcs[v], axis=1).mean())
+
+    return {
+        "triplets": len(anchor),
+        "distinct anchors": len(np.unique(anchor)),
+        "distinct (anchor, positive) pairs": len(pairs),
+        "PC distance a-p": dist(anchor, positive),
+        "PC distance a-n": dist(anchor, negative),
+        "positive other batch": float(np.mean(batch[positive] != batch[anchor])),
+        "positive same type": float(np.mean(labels[positive] == labels[anchor])),
+        "negative same batch": float(np.mean(batch[negative] == batch[anchor])),
+        "negative same type": float(np.mean(labels[negative] == labels[anchor])),
+    }
