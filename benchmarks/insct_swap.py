@@ -18,7 +18,8 @@ For each seed, five runs on the same PCs (``benchmarks/parity/insct.py``'s input
 
 Prints bASW / kBET / NMI / ARI (``claire.bench.metrics``, as ``competitor_parity.py``) per
 arm, seed and evaluation epoch, the per-epoch losses, each arm's mean (min-max) over seeds,
-the CPU seconds of each run, and what the triplets the authors' run and our ``ours`` run
+the CPU seconds of each run, the initial weights' statistics per layer (authors' recorded,
+ours for the same seeds), and what the triplets the authors' run and our ``ours`` run
 trained on look like (distances in PC space, batch and cell-type shares of positives and
 negatives; mean over seeds). ``--out DIR`` writes the scores and losses as CSV.
 """
@@ -38,6 +39,7 @@ sys.path.insert(0, str(ROOT))
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import torch  # noqa: E402
+from scipy import stats  # noqa: E402
 
 from benchmarks.parity import insct as harness  # noqa: E402
 from benchmarks.parity.common import (  # noqa: E402
@@ -51,9 +53,11 @@ from benchmarks.parity.common import (  # noqa: E402
 from benchmarks.parity.external import ENV_PYTHON  # noqa: E402
 from benchmarks.parity.insct_swap import (  # noqa: E402
     authors_run,
+    initial_weights,
     ours_run,
     recording,
     triplet_stats,
+    weight_stats,
 )
 
 ARMS = ("authors", "ours", "ours+weights", "ours+triplets", "ours+both")
@@ -62,8 +66,8 @@ METRICS = ["bASW", "kBET", "NMI", "ARI"]
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("checkout", type=Path, help="checkout of lkmklsmn/insct (tnn/)")
-    parser.add_argument("--authors-python", type=Path, required=True)
+    parser.add_argument("checkout", type=Path, nargs="?", help="checkout of lkmklsmn/insct")
+    parser.add_argument("--authors-python", type=Path, default=None)
     parser.add_argument("--dataset", default="kang", choices=["kang", "kang_small"])
     parser.add_argument("--seeds", type=int, nargs="*", default=[0, 1])
     parser.add_argument("--epochs", type=int, default=120)
@@ -75,7 +79,21 @@ def main() -> None:
     )
     parser.add_argument("--scratch", type=Path, default=Path("/tmp/parity_insct_swap"))
     parser.add_argument("--out", type=Path, default=None, help="folder for CSV tables")
+    parser.add_argument(
+        "--pool",
+        type=Path,
+        nargs="*",
+        default=None,
+        help="only summarise earlier calls' *_scores.csv (their last epoch), seeds pooled",
+    )
     args = parser.parse_args()
+    if args.pool:
+        scores_csv = pd.concat([pd.read_csv(f) for f in args.pool])
+        last = scores_csv.groupby(["arm", "seed"])["epoch"].transform("max")
+        summarise(scores_csv[scores_csv["epoch"] == last])
+        return
+    if args.checkout is None or args.authors_python is None:
+        parser.error("the checkout and --authors-python are needed (unless --pool)")
     warnings.filterwarnings("ignore", category=FutureWarning)
     torch.set_num_threads(1)
     os.environ[ENV_PYTHON] = str(args.authors_python)
@@ -93,6 +111,7 @@ def main() -> None:
         flush=True,
     )
     rows, runs, drawn = [], {}, {}
+    weights: dict[str, list] = {"authors": [], "ours": []}
     stem = args.out / f"insct_swap_{args.dataset}_d{args.dropout:g}" if args.out else None
     for seed in args.seeds:
         authors, record = authors_run(patched, adata, seed, args.epochs, evals)
@@ -104,6 +123,8 @@ def main() -> None:
             "ours+both": {"weights": record.weights, "batches": record.epochs},
         }
         pcs = harness.model_input(adata, seed)
+        weights["authors"].append(record.weights)
+        weights["ours"].append(initial_weights(seed, pcs.shape[1], args.dropout))
         steps = [b for epoch in record.epochs for b in epoch]
         drawn[("authors", seed)] = triplet_stats(steps, pcs, batch, labels)
         for arm in args.arms:
@@ -144,16 +165,39 @@ def main() -> None:
         print(losses.loc[picks].round(4).T.to_string())
         print("\nscores per arm, seed and epoch")
         print(table.round(4).to_string(index=False))
-        final = table[table["epoch"] == args.epochs]
-        print(f"\nepoch {args.epochs}: mean [min, max] over seeds")
-        agg = final.groupby("arm", sort=False)[[*METRICS, "final loss", "cpu_s"]]
-        mean, lo, hi = agg.mean(), agg.min(), agg.max()
-        summary = mean.round(3).astype(str) + " [" + lo.round(3).astype(str)
-        summary = summary + ", " + hi.round(3).astype(str) + "]"
-        print(summary.to_string())
+        summarise(table[table["epoch"] == args.epochs])
+    print("\ninitial weights (Keras order; pooled over seeds)")
+    print(pd.DataFrame({k: weight_stats(v) for k, v in weights.items()}).round(4).to_string())
     print("\ntriplets trained on (mean over seeds)")
     print(pd.DataFrame(drawn).T.groupby(level=0).mean().T.round(4).to_string())
     print("PCA (unintegrated): " + "  ".join(f"{k} {v:.3f}" for k, v in pca_scores(adata).items()))
+
+
+def summarise(final: pd.DataFrame) -> None:
+    """Each arm's mean [min, max] over seeds at the last epoch, and the two-sided
+    Mann-Whitney p of each arm against ``authors`` (seeds as independent runs)."""
+    columns = [*METRICS, "final loss", "cpu_s"]
+    seeds = sorted(final["seed"].unique().tolist())
+    print(f"\nlast epoch, seeds {seeds}: mean [min, max] over seeds")
+    agg = final.groupby("arm", sort=False)[columns]
+    mean, lo, hi = agg.mean(), agg.min(), agg.max()
+    summary = mean.round(3).astype(str) + " [" + lo.round(3).astype(str)
+    summary = summary + ", " + hi.round(3).astype(str) + "]"
+    with pd.option_context("display.width", 250):
+        print(summary.to_string())
+        if "authors" not in set(final["arm"]):
+            return
+        base = final[final["arm"] == "authors"]
+        p = {
+            arm: {
+                m: stats.mannwhitneyu(group[m], base[m], alternative="two-sided").pvalue
+                for m in columns[:-1]
+            }
+            for arm, group in final.groupby("arm", sort=False)
+            if arm != "authors"
+        }
+        print("Mann-Whitney p against authors")
+        print(pd.DataFrame(p).T.round(3).to_string())
 
 
 if __name__ == "__main__":

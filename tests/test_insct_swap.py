@@ -109,6 +109,10 @@ def test_our_arm_is_the_default_run_and_replaying_its_batches_reproduces_it(
     plain = swap.ours_run(kang_small, 3, epochs, [0])
     monkeypatch.setattr(insct.InsctTrainer, "train_step", step)
     np.testing.assert_array_equal(plain.embeddings[epochs], reference.embedding)
+    start = insct.TripletEncoder(50, 2).eval()
+    swap.load_keras_weights(start, swap.initial_weights(3, 50, 0.25))
+    pcs = torch.from_numpy(harness.model_input(kang_small, 3))
+    np.testing.assert_array_equal(start(pcs).detach().numpy(), plain.embeddings[0])
     assert plain.losses == pytest.approx(list(reference.uns["insct"]["loss"]), abs=0)
     n_blocks = math.ceil(kang_small.n_obs / 64)  # every kang_small cell is an MNN anchor
     assert len(drawn) == epochs * n_blocks

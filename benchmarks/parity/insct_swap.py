@@ -193,3 +193,24 @@ def triplet_stats(
         "negative same batch": float(np.mean(batch[negative] == batch[anchor])),
         "negative same type": float(np.mean(labels[negative] == labels[anchor])),
     }
+
+
+def initial_weights(seed: int, n_input: int, dropout: float) -> list[np.ndarray]:
+    """Our network's initial weights for ``seed`` in Keras order (kernel = weight.T, bias)."""
+    with seeded(seed, torch.device("cpu")):
+        model = ours.TripletEncoder(n_input, 2, dropout)
+    linears = [m for m in model.layers if isinstance(m, torch.nn.Linear)]
+    return [w for m in linears for w in (m.weight.detach().numpy().T, m.bias.detach().numpy())]
+
+
+def weight_stats(weights: Sequence[Sequence[np.ndarray]]) -> dict[str, float]:
+    """Per Dense layer, pooled over runs: std, mean and max |w| of the kernels, max |bias|."""
+    out: dict[str, float] = {}
+    for layer in range(len(weights[0]) // 2):
+        kernel = np.concatenate([np.ravel(w[2 * layer]) for w in weights])
+        bias = np.concatenate([np.ravel(w[2 * layer + 1]) for w in weights])
+        out[f"layer {layer} kernel std"] = float(kernel.std())
+        out[f"layer {layer} kernel mean"] = float(kernel.mean())
+        out[f"layer {layer} kernel max |w|"] = float(np.abs(kernel).max())
+        out[f"layer {layer} max |bias|"] = float(np.abs(bias).max())
+    return out
